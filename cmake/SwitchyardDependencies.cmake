@@ -1,0 +1,24 @@
+# System libraries (Debian packages; launch/setup.sh installs them).
+
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+
+# OpenBLAS, preferably its OpenMP flavour so BLAS calls nest inside our parallel regions.
+find_path(SY_CBLAS_INCLUDE_DIR cblas.h
+  PATH_SUFFIXES openblas-openmp openblas openblas-pthread
+  PATHS /usr/include/x86_64-linux-gnu /usr/include/aarch64-linux-gnu /usr/include)
+find_library(SY_OPENBLAS_LIBRARY NAMES openblas
+  PATHS /usr/lib/x86_64-linux-gnu/openblas-openmp /usr/lib/aarch64-linux-gnu/openblas-openmp)
+if(NOT SY_CBLAS_INCLUDE_DIR OR NOT SY_OPENBLAS_LIBRARY)
+  message(FATAL_ERROR "OpenBLAS not found: run launch/setup.sh (Debian: libopenblas-openmp-dev)")
+endif()
+add_library(sy_blas INTERFACE)
+target_include_directories(sy_blas SYSTEM INTERFACE ${SY_CBLAS_INCLUDE_DIR})
+target_link_libraries(sy_blas INTERFACE ${SY_OPENBLAS_LIBRARY})
+message(STATUS "OpenBLAS: ${SY_OPENBLAS_LIBRARY} (headers ${SY_CBLAS_INCLUDE_DIR})")
+
+if(SY_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(SY_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

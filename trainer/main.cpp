@@ -1,0 +1,66 @@
+// switchyard: the command-line entry point. Each subcommand lives in its own file as it lands;
+// errors are reported once here and mapped to the documented exit codes (README, "Exit codes").
+#include <omp.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+
+#include "core/backends/device_memory.h"
+#include "core/common/error.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: switchyard <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  info        print this build's configuration (threads, BLAS, CUDA)\n"
+    "  --version   print the version\n"
+    "  --help      print this message\n"
+    "\n"
+    "Run 'switchyard <command> --help' for a command's options.\n";
+
+int cmd_info(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0) {
+      std::printf("usage: switchyard info\n\nPrints the build configuration and exits.\n");
+      return 0;
+    }
+    SY_FAIL(sy::ErrorKind::kUsage, "info: unknown option '", argv[i], "'");
+  }
+  std::printf("switchyard %s\n", SWITCHYARD_VERSION);
+  std::printf("openmp threads: %d\n", omp_get_max_threads());
+  std::printf("cuda backend: %s\n", sy::core::cuda_compiled() ? "compiled" : "not compiled");
+  std::printf("cuda devices: %s\n", sy::core::cuda_available() ? "available" : "none");
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "--version") {
+    std::printf("switchyard %s\n", SWITCHYARD_VERSION);
+    return 0;
+  }
+  if (cmd == "info") return cmd_info(argc, argv);
+  SY_FAIL(sy::ErrorKind::kUsage, "unknown command '", cmd, "' (see switchyard --help)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const sy::Error& e) {
+    std::fprintf(stderr, "switchyard: %s: %s\n", sy::error_kind_name(e.kind()), e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "switchyard: internal error: %s\n", e.what());
+    return 1;
+  }
+}
