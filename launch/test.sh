@@ -29,4 +29,4 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-$(nproc)}"
 regex="^($(IFS='|'; echo "${labels[*]}"))\$"
 echo "[test] running ctest labels: ${labels[*]}"
 ctest --test-dir "${BUILD_DIR}" --label-regex "${regex}" --output-on-failure \
-  --timeout 900 --no-tests=ignore -j 1
+  --timeout 900 --no-tests=error -j 1
