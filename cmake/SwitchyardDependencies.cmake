@@ -22,3 +22,10 @@ endif()
 if(SY_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+
+# Trainer: YAML configs and the SentencePiece tokenizer.
+find_package(yaml-cpp REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SY_SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+add_library(sy_sentencepiece INTERFACE)
+target_link_libraries(sy_sentencepiece INTERFACE PkgConfig::SY_SENTENCEPIECE sentencepiece_train)
