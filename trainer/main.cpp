@@ -1,14 +1,13 @@
 // switchyard: the command-line entry point. Each subcommand lives in its own file as it lands;
 // errors are reported once here and mapped to the documented exit codes (README, "Exit codes").
-#include <omp.h>
-
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
 
-#include "core/backends/device_memory.h"
 #include "core/common/error.h"
+#include "trainer/cli/info_command.h"
+#include "trainer/version.h"
 
 namespace {
 
@@ -22,21 +21,6 @@ constexpr const char* kUsage =
     "\n"
     "Run 'switchyard <command> --help' for a command's options.\n";
 
-int cmd_info(int argc, char** argv) {
-  for (int i = 2; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--help") == 0) {
-      std::printf("usage: switchyard info\n\nPrints the build configuration and exits.\n");
-      return 0;
-    }
-    SY_FAIL(sy::ErrorKind::kUsage, "info: unknown option '", argv[i], "'");
-  }
-  std::printf("switchyard %s\n", SWITCHYARD_VERSION);
-  std::printf("openmp threads: %d\n", omp_get_max_threads());
-  std::printf("cuda backend: %s\n", sy::core::cuda_compiled() ? "compiled" : "not compiled");
-  std::printf("cuda devices: %s\n", sy::core::cuda_available() ? "available" : "none");
-  return 0;
-}
-
 int run(int argc, char** argv) {
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
@@ -44,10 +28,10 @@ int run(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   if (cmd == "--version") {
-    std::printf("switchyard %s\n", SWITCHYARD_VERSION);
+    std::printf("switchyard %s\n", sy::trainer::kVersion);
     return 0;
   }
-  if (cmd == "info") return cmd_info(argc, argv);
+  if (cmd == "info") return sy::trainer::run_info_command(argc - 1, argv + 1);
   SY_FAIL(sy::ErrorKind::kUsage, "unknown command '", cmd, "' (see switchyard --help)");
 }
 
