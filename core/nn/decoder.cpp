@@ -1,0 +1,126 @@
+#include "core/nn/decoder.h"
+
+#include <cmath>
+
+#include "core/autograd/grad_mode.h"
+#include "core/common/error.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/loss.h"
+#include "core/ops/view_ops.h"
+
+namespace sy::core::nn {
+
+namespace {
+
+AttentionOptions attention_options(const DecoderOptions& o) {
+  return {o.hidden_size, o.num_heads, o.num_kv_heads, o.rope_theta};
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+DecoderLayer::DecoderLayer(const DecoderOptions& options, int64_t index)
+    : input_layernorm_(options.hidden_size, options.rms_norm_eps),
+      post_attention_layernorm_(options.hidden_size, options.rms_norm_eps),
+      self_attn_(attention_options(options)) {
+  register_module("input_layernorm", &input_layernorm_);
+  register_module("self_attn", &self_attn_);
+  register_module("post_attention_layernorm", &post_attention_layernorm_);
+  if (options.is_moe_layer(index)) {
+    moe_ = std::make_unique<MoeLayer>(options.hidden_size, options.expert_intermediate_size,
+                                      options.router);
+    register_module("block_sparse_moe", moe_.get());
+  } else {
+    mlp_ = std::make_unique<SwiGLU>(options.hidden_size, options.intermediate_size,
+                                    SwiGLU::dense_names());
+    register_module("mlp", mlp_.get());
+  }
+}
+
+Tensor DecoderLayer::forward(const Tensor& x, Rng* rng, bool training,
+                             std::vector<MoeOutput>* moe_outputs) const {
+  const int64_t b = x.dim(0), t = x.dim(1), d = x.dim(2);
+  const Tensor h = add(x, self_attn_.forward(input_layernorm_.forward(x)));
+  const Tensor n2 = reshape(post_attention_layernorm_.forward(h), {b * t, d});
+  Tensor ffn;
+  if (moe_) {
+    MoeOutput out = moe_->forward(n2, rng, training);
+    ffn = out.y;
+    if (moe_outputs) moe_outputs->push_back(std::move(out));
+  } else {
+    ffn = mlp_->forward(n2);
+  }
+  return add(h, reshape(ffn, {b, t, d}));
+}
+
+DecoderBody::DecoderBody(const DecoderOptions& options)
+    : embed_tokens_(options.vocab_size, options.hidden_size),
+      norm_(options.hidden_size, options.rms_norm_eps) {
+  register_module("embed_tokens", &embed_tokens_);
+  for (int64_t l = 0; l < options.num_layers; ++l) {
+    layers_.push_back(&layers_list_.emplace_back<DecoderLayer>(options, l));
+  }
+  register_module("layers", &layers_list_);
+  register_module("norm", &norm_);
+}
+
+Tensor DecoderBody::forward(const Tensor& ids, Rng* rng, bool training,
+                            std::vector<MoeOutput>* moe) const {
+  Tensor x = embed_tokens_.forward(ids);  // (B,T,D)
+  for (const DecoderLayer* layer : layers_) x = layer->forward(x, rng, training, moe);
+  return norm_.forward(x);
+}
+
+Decoder::Decoder(const DecoderOptions& options)
+    : options_(options), model_(options), lm_head_(options.hidden_size, options.vocab_size) {
+  SY_CHECK(options.vocab_size > 0 && options.hidden_size > 0 && options.num_layers > 0,
+           "decoder: V, D and L must be positive");
+  register_module("model", &model_);
+  register_module("lm_head", &lm_head_);
+}
+
+void Decoder::init(Rng& rng, float std) {
+  NoGradGuard no_grad;
+  const float out_std = std / std::sqrt(2.0f * static_cast<float>(options_.num_layers));
+  for (NamedParameter& p : named_parameters()) {
+    Tensor& t = p.tensor;
+    if (ends_with(p.name, "norm.weight") || ends_with(p.name, "layernorm.weight")) {
+      t.fill_(1.0f);
+    } else if (ends_with(p.name, ".noise.weight")) {
+      t.zero_();
+    } else if (ends_with(p.name, "o_proj.weight") || ends_with(p.name, "down_proj.weight") ||
+               ends_with(p.name, ".w2.weight")) {
+      rng.normal(t.f32(), t.numel(), 0.0f, out_std);
+    } else {
+      rng.normal(t.f32(), t.numel(), 0.0f, std);
+    }
+  }
+}
+
+Tensor Decoder::logits(const Tensor& ids, Rng* rng, bool training, std::vector<MoeOutput>* moe) const {
+  SY_CHECK(ids.ndim() == 2 && ids.dtype() == DType::kI32, "decoder: ids must be int32 (B,T), got ",
+           ids.describe());
+  const Tensor h = model_.forward(ids, rng, training, moe);
+  return lm_head_.forward(reshape(h, {ids.numel(), options_.hidden_size}));
+}
+
+DecoderLoss Decoder::loss(const Tensor& ids, const Tensor& targets, Rng* rng, bool training) const {
+  std::vector<MoeOutput> moe;
+  const Tensor lg = logits(ids, rng, training, &moe);
+  DecoderLoss out;
+  out.ce = cross_entropy(lg, reshape(targets, {targets.numel()}));
+  out.loss = out.ce;
+  for (const MoeOutput& m : moe) {
+    out.loss = add(out.loss, add(scale(m.aux_loss, options_.aux_loss_coef),
+                                 scale(m.z_loss, options_.z_loss_coef)));
+    out.aux += m.stats.aux;
+    out.z += m.stats.z;
+    out.moe_stats.push_back(m.stats);
+  }
+  return out;
+}
+
+}  // namespace sy::core::nn

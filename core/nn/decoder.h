@@ -1,0 +1,93 @@
+// The Mixtral-style decoder of the model contract: embeddings, L pre-norm layers (attention, then
+// a dense SwiGLU or a sparse MoE feed-forward block), a final norm and the LM head.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/nn/attention_block.h"
+#include "core/nn/layers.h"
+#include "core/nn/moe/moe_layer.h"
+
+namespace sy::core::nn {
+
+struct DecoderOptions {
+  int64_t vocab_size = 0;         // V
+  int64_t hidden_size = 0;        // D
+  int64_t num_layers = 0;         // L
+  int64_t num_heads = 0;          // H
+  int64_t num_kv_heads = 0;       // Hkv
+  int64_t intermediate_size = 0;  // F of dense layers
+  float rope_theta = 10000.0f;
+  float rms_norm_eps = 1e-5f;
+  // MoE layers: l >= moe_first_layer and (l - moe_first_layer) % moe_every == 0, when moe_enabled.
+  bool moe_enabled = true;
+  int64_t moe_every = 1;
+  int64_t moe_first_layer = 0;
+  int64_t expert_intermediate_size = 0;  // F of each expert
+  RouterOptions router;
+  float aux_loss_coef = 0.01f;
+  float z_loss_coef = 0.001f;
+
+  bool is_moe_layer(int64_t layer) const {
+    return moe_enabled && layer >= moe_first_layer && (layer - moe_first_layer) % moe_every == 0;
+  }
+};
+
+// model.layers.{l}: input_layernorm, self_attn, post_attention_layernorm, and block_sparse_moe
+// (MoE layers) or mlp (dense layers).
+class DecoderLayer : public Module {
+ public:
+  DecoderLayer(const DecoderOptions& options, int64_t index);
+  // x (B,T,D) -> (B,T,D); an MoE layer appends its output (losses, statistics) to moe_outputs.
+  Tensor forward(const Tensor& x, Rng* rng, bool training, std::vector<MoeOutput>* moe_outputs) const;
+
+ private:
+  RMSNorm input_layernorm_, post_attention_layernorm_;
+  SelfAttention self_attn_;
+  std::unique_ptr<MoeLayer> moe_;
+  std::unique_ptr<SwiGLU> mlp_;
+};
+
+// The "model." subtree: embed_tokens, layers, norm.
+class DecoderBody : public Module {
+ public:
+  explicit DecoderBody(const DecoderOptions& options);
+  Tensor forward(const Tensor& ids, Rng* rng, bool training, std::vector<MoeOutput>* moe) const;
+
+ private:
+  Embedding embed_tokens_;
+  ModuleList layers_list_;
+  std::vector<DecoderLayer*> layers_;
+  RMSNorm norm_;
+};
+
+struct DecoderLoss {
+  Tensor loss;  // () ce + aux_coef * sum aux + z_coef * sum z
+  Tensor ce;    // () mean cross-entropy
+  float aux = 0.0f, z = 0.0f;  // the sums over MoE layers
+  std::vector<MoeStats> moe_stats;  // one per MoE layer, in layer order
+};
+
+class Decoder : public Module {
+ public:
+  explicit Decoder(const DecoderOptions& options);
+
+  // Seeded initialisation in parameter order: norm weights 1, router noise weights 0, output
+  // projections (o_proj, down_proj, w2) normal(0, std / sqrt(2 L)), everything else normal(0, std).
+  void init(Rng& rng, float std);
+
+  // ids (B,T) int32 -> logits (B*T,V); moe collects the MoE layers' outputs when not null.
+  Tensor logits(const Tensor& ids, Rng* rng, bool training, std::vector<MoeOutput>* moe) const;
+  // ids, targets (B,T) int32 -> the loss of the model contract for one micro-batch.
+  DecoderLoss loss(const Tensor& ids, const Tensor& targets, Rng* rng, bool training) const;
+
+  const DecoderOptions& options() const { return options_; }
+
+ private:
+  DecoderOptions options_;
+  DecoderBody model_;
+  Linear lm_head_;
+};
+
+}  // namespace sy::core::nn
