@@ -4,6 +4,10 @@
 #include "core/backends/cpu/gemm.h"
 #include "core/ops/op_utils.h"
 
+#ifdef SY_HAS_CUDA
+#include "core/backends/cuda/cuda_kernels.h"
+#endif
+
 namespace sy::core {
 
 SY_REGISTER_OP(kMatmulOp, "matmul");
@@ -22,7 +26,8 @@ GemmShape plan(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
     const int64_t bk = trans_b ? b.dim(1) : b.dim(0);
     const int64_t n = trans_b ? b.dim(0) : b.dim(1);
     const int64_t k = trans_a ? a.dim(0) : a.dim(-1);
-    const int64_t m = trans_a ? a.dim(1) : (k == 0 ? a.shape().rows() : a.numel() / k);
+    // M is the product of a's leading dims (a.numel() / K would divide by zero when K = 0).
+    const int64_t m = trans_a ? a.dim(1) : a.shape().without_last().numel();
     SY_CHECK(k == bk, "matmul: inner dimensions differ: a ", a.describe(), (trans_a ? "^T" : ""),
              " b ", b.describe(), (trans_b ? "^T" : ""));
     return {1, m, n, k};
@@ -41,16 +46,29 @@ Shape output_shape(const Tensor& a, const Tensor& b, const GemmShape& g, bool tr
   return a.shape().with_dim(-1, g.n);
 }
 
+// out = op(a) op(b) on the tensors' device: a (batch, M,K or K,M), b (batch, K,N or N,K),
+// out (batch,M,N), each contiguous (batch 1 for the 2-D and flattened cases).
+void run_gemm(const GemmShape& g, bool trans_a, bool trans_b, const Tensor& a, const Tensor& b,
+              const Tensor& out) {
+#ifdef SY_HAS_CUDA
+  if (out.device().is_cuda()) {
+    cuda::gemm_batched(out.device().index, g.batch, trans_a, trans_b, g.m, g.n, g.k, 1.0f, a.f32(),
+                       b.f32(), 0.0f, out.f32());
+    return;
+  }
+#endif
+  cpu::gemm_batched(g.batch, trans_a, trans_b, g.m, g.n, g.k, 1.0f, a.f32(), b.f32(), 0.0f,
+                    out.f32());
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   detail::require_f32("matmul", {&a, &b});
   detail::require_same_device("matmul", {&a, &b});
-  detail::require_cpu("matmul", {&a, &b});
   const GemmShape g = plan(a, b, trans_a, trans_b);
-  Tensor out = Tensor::empty(output_shape(a, b, g, trans_a));
-  cpu::gemm_batched(g.batch, trans_a, trans_b, g.m, g.n, g.k, 1.0f, a.f32(), b.f32(), 0.0f,
-                    out.f32());
+  Tensor out = Tensor::empty(output_shape(a, b, g, trans_a), DType::kF32, a.device());
+  run_gemm(g, trans_a, trans_b, a, b, out);
   const bool need = should_record(a, b);
   return record(kMatmulOp, out, {a, b},
                 [a = need ? a.detach() : Tensor(), b = need ? b.detach() : Tensor(), trans_a,
