@@ -18,7 +18,7 @@ namespace sy::trainer {
 enum class PipelineSchedule { kGpipe, k1f1b };
 enum class DropPolicy { kProbs, kPosition };
 enum class RouterKind { kSoftmax, kNoisyTopk };
-enum class LrSchedule { kCosine, kConstant };
+enum class LrScheduleKind { kCosine, kConstant };
 enum class ProgressMode { kAuto, kOn, kOff };
 
 template <typename E>
@@ -36,7 +36,7 @@ struct EnumNames<RouterKind> {
   static constexpr std::array<std::string_view, 2> kNames = {"softmax", "noisy_topk"};
 };
 template <>
-struct EnumNames<LrSchedule> {
+struct EnumNames<LrScheduleKind> {
   static constexpr std::array<std::string_view, 2> kNames = {"cosine", "constant"};
 };
 template <>
@@ -44,7 +44,7 @@ struct EnumNames<ProgressMode> {
   static constexpr std::array<std::string_view, 3> kNames = {"auto", "on", "off"};
 };
 
-// The YAML spelling of an enumerated setting, e.g. enum_name(LrSchedule::kCosine) == "cosine".
+// The YAML spelling of an enumerated setting, e.g. enum_name(LrScheduleKind::kCosine) == "cosine".
 template <typename E>
 constexpr std::string_view enum_name(E value) {
   return EnumNames<E>::kNames[static_cast<std::size_t>(value)];
@@ -113,7 +113,7 @@ struct OptimConfig {
   double lr = 0.0;  // required
   double min_lr = 0.0;
   int warmup_steps = 0;
-  LrSchedule schedule = LrSchedule::kCosine;
+  LrScheduleKind schedule = LrScheduleKind::kCosine;
   double weight_decay = 0.1;
   double beta1 = 0.9;
   double beta2 = 0.95;

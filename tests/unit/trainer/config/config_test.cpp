@@ -84,7 +84,7 @@ TEST(Config, RequiredKeysOnlyGetsEveryDefault) {
   EXPECT_EQ(c.optim.lr, 0.001);
   EXPECT_EQ(c.optim.min_lr, 0.0);
   EXPECT_EQ(c.optim.warmup_steps, 0);
-  EXPECT_EQ(c.optim.schedule, LrSchedule::kCosine);
+  EXPECT_EQ(c.optim.schedule, LrScheduleKind::kCosine);
   EXPECT_EQ(c.optim.weight_decay, 0.1);
   EXPECT_EQ(c.optim.beta1, 0.9);
   EXPECT_EQ(c.optim.beta2, 0.95);
@@ -108,7 +108,7 @@ TEST(Config, OverridesWinOverTheFileAndLaterOverridesWin) {
                        "parallel.pipeline_schedule=gpipe", " checkpoint.resume = none"});
   EXPECT_EQ(c.train.steps, 99);
   EXPECT_EQ(c.optim.lr, 5e-4);
-  EXPECT_EQ(c.optim.schedule, LrSchedule::kConstant);
+  EXPECT_EQ(c.optim.schedule, LrScheduleKind::kConstant);
   EXPECT_TRUE(c.model.tie_word_embeddings);
   EXPECT_EQ(c.data.val, "v.bin");
   EXPECT_EQ(c.run.dir, "runs/a b");
@@ -193,7 +193,7 @@ TEST(Config, ToYamlRoundTripsEveryNonDefaultValue) {
   c.optim = {.lr = 3e-3,
              .min_lr = 1e-5,
              .warmup_steps = 5,
-             .schedule = LrSchedule::kConstant,
+             .schedule = LrScheduleKind::kConstant,
              .weight_decay = 0,
              .beta1 = 0.8,
              .beta2 = 0.999,
@@ -235,7 +235,7 @@ TEST(Config, EnumNames) {
   EXPECT_EQ(enum_name(PipelineSchedule::k1f1b), "1f1b");
   EXPECT_EQ(enum_name(DropPolicy::kPosition), "position");
   EXPECT_EQ(enum_name(RouterKind::kNoisyTopk), "noisy_topk");
-  EXPECT_EQ(enum_name(LrSchedule::kConstant), "constant");
+  EXPECT_EQ(enum_name(LrScheduleKind::kConstant), "constant");
   EXPECT_EQ(enum_name(ProgressMode::kOff), "off");
 }
 
