@@ -7,6 +7,8 @@
 
 #include "core/common/error.h"
 #include "trainer/cli/info_command.h"
+#include "trainer/cli/prep_command.h"
+#include "trainer/cli/train_command.h"
 #include "trainer/version.h"
 
 namespace {
@@ -15,7 +17,9 @@ constexpr const char* kUsage =
     "usage: switchyard <command> [options]\n"
     "\n"
     "commands:\n"
+    "  train       train a model: switchyard train CONFIG.yaml [key.sub=value ...]\n"
     "  info        print this build's configuration (threads, BLAS, CUDA)\n"
+    "  prep        turn text files into token shards (train.bin, val.bin)\n"
     "  --version   print the version\n"
     "  --help      print this message\n"
     "\n"
@@ -32,6 +36,8 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (cmd == "info") return sy::trainer::run_info_command(argc - 1, argv + 1);
+  if (cmd == "train") return sy::trainer::run_train_command(argc - 1, argv + 1);
+  if (cmd == "prep") return sy::trainer::run_prep_command(argc - 1, argv + 1);
   SY_FAIL(sy::ErrorKind::kUsage, "unknown command '", cmd, "' (see switchyard --help)");
 }
 

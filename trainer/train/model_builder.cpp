@@ -1,0 +1,58 @@
+#include "trainer/train/model_builder.h"
+
+namespace sy::trainer {
+
+core::nn::DecoderOptions decoder_options(const Config& c) {
+  core::nn::DecoderOptions o;
+  o.vocab_size = c.model.vocab_size;
+  o.hidden_size = c.model.hidden_size;
+  o.num_layers = c.model.num_layers;
+  o.num_heads = c.model.num_heads;
+  o.num_kv_heads = c.model.num_kv_heads > 0 ? c.model.num_kv_heads : c.model.num_heads;
+  o.intermediate_size = c.model.intermediate_size;
+  o.rope_theta = static_cast<float>(c.model.rope_theta);
+  o.rms_norm_eps = static_cast<float>(c.model.rms_norm_eps);
+  o.moe_enabled = c.moe.enabled;
+  o.moe_every = c.moe.every;
+  o.moe_first_layer = c.moe.first_layer;
+  o.expert_intermediate_size = c.expert_intermediate_size();
+  o.router.num_experts = c.moe.num_experts;
+  o.router.top_k = c.moe.top_k;
+  o.router.normalize_topk = c.moe.normalize_topk;
+  o.router.kind = c.moe.router == RouterKind::kNoisyTopk ? core::nn::RouterKind::kNoisyTopK
+                                                          : core::nn::RouterKind::kSoftmax;
+  o.router.capacity_factor = static_cast<float>(c.moe.capacity_factor);
+  o.router.drop_policy = c.moe.drop_policy == DropPolicy::kPosition
+                             ? core::nn::DropPolicy::kPosition
+                             : core::nn::DropPolicy::kProbs;
+  o.aux_loss_coef = static_cast<float>(c.moe.aux_loss_coef);
+  o.z_loss_coef = static_cast<float>(c.moe.z_loss_coef);
+  return o;
+}
+
+ParameterCounts count_parameters(const Config& c) {
+  const int64_t d = c.model.hidden_size, v = c.model.vocab_size, h = c.model.num_heads;
+  const int64_t hkv = c.model.num_kv_heads > 0 ? c.model.num_kv_heads : h;
+  const int64_t hd = d / h;
+  const int64_t attention = d * h * hd * 2 + d * hkv * hd * 2;  // q, o and k, v
+  const int64_t norms = 2 * d;
+  const int64_t dense_ffn = 3 * d * c.model.intermediate_size;
+  const int64_t expert = 3 * d * c.expert_intermediate_size();
+  const int64_t router = d * c.moe.num_experts * (c.moe.router == RouterKind::kNoisyTopk ? 2 : 1);
+  ParameterCounts n;
+  for (int l = 0; l < c.model.num_layers; ++l) {
+    const bool moe = c.is_moe_layer(l);
+    n.total += attention + norms + (moe ? router + c.moe.num_experts * expert : dense_ffn);
+    n.active += attention + norms + (moe ? d * c.moe.num_experts + c.moe.top_k * expert : dense_ffn);
+  }
+  n.total += 2 * v * d + d;  // embeddings, head, final norm
+  n.active += v * d + d;     // the head's matmul is compute; the embedding lookup is not
+  return n;
+}
+
+double training_flops_per_token(const Config& c) {
+  return 6.0 * static_cast<double>(count_parameters(c).active) +
+         6.0 * c.model.num_layers * static_cast<double>(c.train.seq_len) * c.model.hidden_size;
+}
+
+}  // namespace sy::trainer

@@ -1,0 +1,23 @@
+// From the experiment configuration to the core model: options, parameter counts and FLOPs.
+#pragma once
+
+#include <cstdint>
+
+#include "core/nn/decoder.h"
+#include "trainer/config/config.h"
+
+namespace sy::trainer {
+
+core::nn::DecoderOptions decoder_options(const Config& config);
+
+struct ParameterCounts {
+  int64_t total = 0;   // every parameter
+  int64_t active = 0;  // what one token uses: experts counted K of E times, embeddings excluded
+};
+ParameterCounts count_parameters(const Config& config);
+
+// Training FLOPs per token (forward + backward): 6 * active parameters + causal attention
+// 6 * L * T * D (score and value products, halved by the causal mask, times three for backward).
+double training_flops_per_token(const Config& config);
+
+}  // namespace sy::trainer
