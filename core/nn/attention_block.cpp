@@ -35,4 +35,29 @@ Tensor SelfAttention::forward(const Tensor& x, int64_t start_pos) const {
   return o_proj_.forward(reshape(o, {b, t, options_.heads * head_dim_}));
 }
 
+KvCache SelfAttention::make_cache(int64_t capacity) const {
+  const Shape shape{1, capacity, options_.kv_heads, head_dim_};
+  return {Tensor::zeros(shape), Tensor::zeros(shape), 0};
+}
+
+Tensor SelfAttention::forward_cached(const Tensor& x, KvCache& cache) const {
+  SY_CHECK(x.ndim() == 3 && x.dim(0) == 1 && x.dim(2) == options_.hidden,
+           "cached attention: x must be (1,T,", options_.hidden, "), got ", x.describe());
+  const int64_t t = x.dim(1), start = cache.length, capacity = cache.k.dim(1);
+  SY_REQUIRE(ErrorKind::kUsage, start + t <= capacity, "KV cache full: ", start + t,
+             " positions, capacity ", capacity);
+  const int64_t row = options_.kv_heads * head_dim_;
+  const Tensor q = rope(reshape(q_proj_.forward(x), {1, t, options_.heads, head_dim_}),
+                        options_.rope_theta, start);
+  const Tensor k = rope(reshape(k_proj_.forward(x), {1, t, options_.kv_heads, head_dim_}),
+                        options_.rope_theta, start);
+  const Tensor v = v_proj_.forward(x);
+  cache.k.alias({t * row}, start * row).copy_(k);
+  cache.v.alias({t * row}, start * row).copy_(v);
+  cache.length = start + t;
+  const Shape seen{1, cache.length, options_.kv_heads, head_dim_};
+  const Tensor o = attention(q, cache.k.alias(seen), cache.v.alias(seen));
+  return o_proj_.forward(reshape(o, {1, t, options_.heads * head_dim_}));
+}
+
 }  // namespace sy::core::nn

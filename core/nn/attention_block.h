@@ -12,6 +12,13 @@ struct AttentionOptions {
   float rope_theta = 10000.0f;
 };
 
+// Keys and values of the positions seen so far, for decoding one token at a time.
+// k, v (1, capacity, Hkv, hd); positions [0, length) are filled.
+struct KvCache {
+  Tensor k, v;
+  int64_t length = 0;
+};
+
 // o_proj(attention(rope(q_proj x), rope(k_proj x), v_proj x)).
 // q_proj (H*hd,D), k_proj v_proj (Hkv*hd,D), o_proj (D,H*hd); x (B,T,D) -> (B,T,D).
 class SelfAttention : public Module {
@@ -19,6 +26,10 @@ class SelfAttention : public Module {
   explicit SelfAttention(const AttentionOptions& options);
   // start_pos: the absolute position of x's first token.
   Tensor forward(const Tensor& x, int64_t start_pos = 0) const;
+  // Inference with a cache (batch 1, no autograd): x (1,T,D) at positions [cache.length,
+  // cache.length + T) attends to everything cached so far plus itself; appends its keys/values.
+  Tensor forward_cached(const Tensor& x, KvCache& cache) const;
+  KvCache make_cache(int64_t capacity) const;
 
  private:
   AttentionOptions options_;

@@ -56,6 +56,14 @@ Tensor DecoderLayer::forward(const Tensor& x, Rng* rng, bool training,
   return add(h, reshape(ffn, {b, t, d}));
 }
 
+Tensor DecoderLayer::forward_cached(const Tensor& x, KvCache& cache) const {
+  const int64_t t = x.dim(1), d = x.dim(2);
+  const Tensor h = add(x, self_attn_.forward_cached(input_layernorm_.forward(x), cache));
+  const Tensor n2 = reshape(post_attention_layernorm_.forward(h), {t, d});
+  const Tensor ffn = moe_ ? moe_->forward(n2, nullptr, /*training=*/false).y : mlp_->forward(n2);
+  return add(h, reshape(ffn, {1, t, d}));
+}
+
 DecoderBody::DecoderBody(const DecoderOptions& options)
     : embed_tokens_(options.vocab_size, options.hidden_size),
       norm_(options.hidden_size, options.rms_norm_eps) {
@@ -72,6 +80,20 @@ Tensor DecoderBody::forward(const Tensor& ids, Rng* rng, bool training,
   Tensor x = embed_tokens_.forward(ids);  // (B,T,D)
   for (const DecoderLayer* layer : layers_) x = layer->forward(x, rng, training, moe);
   return norm_.forward(x);
+}
+
+Tensor DecoderBody::forward_cached(const Tensor& ids, std::vector<KvCache>& caches) const {
+  SY_CHECK(caches.size() == layers_.size(), "decoder: ", caches.size(), " caches for ",
+           layers_.size(), " layers");
+  Tensor x = embed_tokens_.forward(ids);
+  for (size_t l = 0; l < layers_.size(); ++l) x = layers_[l]->forward_cached(x, caches[l]);
+  return norm_.forward(x);
+}
+
+std::vector<KvCache> DecoderBody::make_caches(int64_t capacity) const {
+  std::vector<KvCache> caches;
+  for (const DecoderLayer* layer : layers_) caches.push_back(layer->make_cache(capacity));
+  return caches;
 }
 
 Decoder::Decoder(const DecoderOptions& options)
@@ -105,6 +127,16 @@ Tensor Decoder::logits(const Tensor& ids, Rng* rng, bool training, std::vector<M
            ids.describe());
   const Tensor h = model_.forward(ids, rng, training, moe);
   return lm_head_.forward(reshape(h, {ids.numel(), options_.hidden_size}));
+}
+
+Tensor Decoder::next_token_logits(const Tensor& ids, std::vector<KvCache>& caches) const {
+  SY_CHECK(ids.ndim() == 2 && ids.dim(0) == 1 && ids.dtype() == DType::kI32,
+           "decoder: cached decoding takes int32 ids (1,T), got ", ids.describe());
+  NoGradGuard no_grad;
+  const Tensor h = model_.forward_cached(ids, caches);  // (1,T,D)
+  const int64_t t = ids.dim(1);
+  const Tensor last = slice_rows(reshape(h, {t, options_.hidden_size}), t - 1, 1);
+  return reshape(lm_head_.forward(last), {options_.vocab_size});
 }
 
 DecoderLoss Decoder::loss(const Tensor& ids, const Tensor& targets, Rng* rng, bool training) const {

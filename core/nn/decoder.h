@@ -41,6 +41,9 @@ class DecoderLayer : public Module {
   DecoderLayer(const DecoderOptions& options, int64_t index);
   // x (B,T,D) -> (B,T,D); an MoE layer appends its output (losses, statistics) to moe_outputs.
   Tensor forward(const Tensor& x, Rng* rng, bool training, std::vector<MoeOutput>* moe_outputs) const;
+  // Inference: x (1,T,D) continuing the sequence held in cache.
+  Tensor forward_cached(const Tensor& x, KvCache& cache) const;
+  KvCache make_cache(int64_t capacity) const { return self_attn_.make_cache(capacity); }
 
  private:
   RMSNorm input_layernorm_, post_attention_layernorm_;
@@ -54,6 +57,8 @@ class DecoderBody : public Module {
  public:
   explicit DecoderBody(const DecoderOptions& options);
   Tensor forward(const Tensor& ids, Rng* rng, bool training, std::vector<MoeOutput>* moe) const;
+  Tensor forward_cached(const Tensor& ids, std::vector<KvCache>& caches) const;
+  std::vector<KvCache> make_caches(int64_t capacity) const;
 
  private:
   Embedding embed_tokens_;
@@ -81,6 +86,11 @@ class Decoder : public Module {
   Tensor logits(const Tensor& ids, Rng* rng, bool training, std::vector<MoeOutput>* moe) const;
   // ids, targets (B,T) int32 -> the loss of the model contract for one micro-batch.
   DecoderLoss loss(const Tensor& ids, const Tensor& targets, Rng* rng, bool training) const;
+
+  // Incremental decoding (batch 1, no autograd): ids (1,T) continue the sequence in caches;
+  // returns the logits of the last position (V). make_caches holds up to capacity positions.
+  std::vector<KvCache> make_caches(int64_t capacity) const { return model_.make_caches(capacity); }
+  Tensor next_token_logits(const Tensor& ids, std::vector<KvCache>& caches) const;
 
   const DecoderOptions& options() const { return options_; }
 

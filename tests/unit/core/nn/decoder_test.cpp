@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/autograd/grad_mode.h"
+#include "core/common/error.h"
 #include "core/ops/elementwise.h"
 #include "tests/unit/core/gradcheck/gradcheck.h"
 
@@ -138,6 +139,41 @@ TEST(Decoder, SgdStepsLowerTheLoss) {
     }
   }
   EXPECT_LT(last, 0.5f * first) << "first " << first << " last " << last;
+}
+
+}  // namespace
+}  // namespace sy::core::nn
+
+namespace sy::core::nn {
+namespace {
+
+TEST(Decoder, CachedDecodingMatchesTheFullForward) {
+  DecoderOptions o = tiny(2);
+  o.moe_first_layer = 1;
+  Decoder model(o);
+  Rng rng(4);
+  model.init(rng, 0.2f);
+  const std::vector<int32_t> seq = {3, 1, 4, 1, 5, 9, 2};
+  const Tensor full = model.logits(Tensor::from_ints(seq, {1, 7}), nullptr, false, nullptr);
+  const auto fv = full.to_vector();
+  // A prompt of 3 tokens, then one token at a time.
+  std::vector<KvCache> caches = model.make_caches(16);
+  std::vector<Tensor> steps;
+  steps.push_back(model.next_token_logits(Tensor::from_ints({3, 1, 4}, {1, 3}), caches));
+  for (size_t i = 3; i < seq.size(); ++i) {
+    steps.push_back(model.next_token_logits(Tensor::from_ints({seq[i]}, {1, 1}), caches));
+  }
+  ASSERT_EQ(caches[0].length, 7);
+  for (size_t s = 0; s < steps.size(); ++s) {
+    const int64_t pos = static_cast<int64_t>(s) + 2;  // logits of position 2, 3, ..., 6
+    const auto sv = steps[s].to_vector();
+    for (int64_t v = 0; v < o.vocab_size; ++v) {
+      EXPECT_NEAR(sv[static_cast<size_t>(v)], fv[static_cast<size_t>(pos * o.vocab_size + v)], 1e-5)
+          << "position " << pos << " token " << v;
+    }
+  }
+  EXPECT_THROW(model.next_token_logits(Tensor::from_ints(std::vector<int32_t>(10, 1), {1, 10}), caches),
+               sy::Error);  // 7 + 10 > capacity 16
 }
 
 }  // namespace
