@@ -29,3 +29,16 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(SY_SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 add_library(sy_sentencepiece INTERFACE)
 target_link_libraries(sy_sentencepiece INTERFACE PkgConfig::SY_SENTENCEPIECE sentencepiece_train)
+
+# Checkpoints: HDF5's C API. Debian ships the parallel (openmpi) build, whose headers include
+# mpi.h, so MPI's C headers come along; one process uses it without MPI_Init (sec2 driver).
+set(HDF5_PREFER_PARALLEL TRUE)
+find_package(HDF5 REQUIRED COMPONENTS C)
+find_package(ZLIB REQUIRED)  # crc32 / crc32_combine for the per-dataset checksums
+add_library(sy_hdf5 INTERFACE)
+target_link_libraries(sy_hdf5 INTERFACE HDF5::HDF5 ZLIB::ZLIB)
+if(HDF5_IS_PARALLEL)
+  find_package(MPI REQUIRED COMPONENTS C)
+  target_link_libraries(sy_hdf5 INTERFACE MPI::MPI_C)
+endif()
+message(STATUS "HDF5 ${HDF5_VERSION}: ${HDF5_C_LIBRARIES} (parallel ${HDF5_IS_PARALLEL})")

@@ -20,7 +20,8 @@ PACKAGES=(
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # multi-process runtime, checkpoints, configs, tokenizer
-  openmpi-bin libopenmpi-dev libhdf5-openmpi-dev libyaml-cpp-dev libsentencepiece-dev sentencepiece
+  openmpi-bin libopenmpi-dev libhdf5-openmpi-dev zlib1g-dev libyaml-cpp-dev libsentencepiece-dev
+  sentencepiece
   # the default multilingual corpus: fortune collections in seven languages
   fortunes fortunes-de fortunes-it fortunes-es fortunes-ru fortunes-pl fortunes-cs
   # reference scripts and fixture checks

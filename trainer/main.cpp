@@ -6,7 +6,10 @@
 #include <string>
 
 #include "core/common/error.h"
+#include "trainer/cli/eval_command.h"
+#include "trainer/cli/generate_command.h"
 #include "trainer/cli/info_command.h"
+#include "trainer/cli/inspect_command.h"
 #include "trainer/cli/prep_command.h"
 #include "trainer/cli/train_command.h"
 #include "trainer/version.h"
@@ -18,8 +21,11 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  train       train a model: switchyard train CONFIG.yaml [key.sub=value ...]\n"
+    "  eval        mean cross-entropy of a checkpoint over a token shard (one JSON line)\n"
+    "  generate    sample text from a checkpoint\n"
     "  info        print this build's configuration (threads, BLAS, CUDA)\n"
     "  prep        turn text files into token shards (train.bin, val.bin)\n"
+    "  inspect     summarize a checkpoint and verify every byte of it\n"
     "  --version   print the version\n"
     "  --help      print this message\n"
     "\n"
@@ -37,7 +43,10 @@ int run(int argc, char** argv) {
   }
   if (cmd == "info") return sy::trainer::run_info_command(argc - 1, argv + 1);
   if (cmd == "train") return sy::trainer::run_train_command(argc - 1, argv + 1);
+  if (cmd == "eval") return sy::trainer::run_eval_command(argc - 1, argv + 1);
+  if (cmd == "generate") return sy::trainer::run_generate_command(argc - 1, argv + 1);
   if (cmd == "prep") return sy::trainer::run_prep_command(argc - 1, argv + 1);
+  if (cmd == "inspect") return sy::trainer::run_inspect_command(argc - 1, argv + 1);
   SY_FAIL(sy::ErrorKind::kUsage, "unknown command '", cmd, "' (see switchyard --help)");
 }
 

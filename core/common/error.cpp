@@ -9,6 +9,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::kBadInput: return "bad input";
     case ErrorKind::kNumerical: return "numerical failure";
     case ErrorKind::kDistributed: return "distributed failure";
+    case ErrorKind::kPreempted: return "preempted";
   }
   return "error";
 }

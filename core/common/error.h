@@ -20,6 +20,7 @@ enum class ErrorKind : int {
   kBadInput = 3,     // a malformed input file (data shard, checkpoint, export, tokenizer)
   kNumerical = 4,    // non-finite loss or gradients
   kDistributed = 5,  // a peer died, a collective failed, the layout does not match the world
+  kPreempted = 75,   // stopped on a signal after saving a checkpoint; safe to requeue
 };
 
 const char* error_kind_name(ErrorKind kind);

@@ -53,10 +53,12 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
-std::string format_step_line(const StepMetrics& m, int64_t total_steps, double elapsed_s) {
-  const double eta = m.step > 0 ? elapsed_s / static_cast<double>(m.step) *
-                                      static_cast<double>(total_steps - m.step)
-                                : 0.0;
+std::string format_step_line(const StepMetrics& m, int64_t first_step, int64_t total_steps,
+                             double elapsed_s) {
+  const int64_t done = m.step - first_step;
+  const double eta =
+      done > 0 ? elapsed_s / static_cast<double>(done) * static_cast<double>(total_steps - m.step)
+               : 0.0;
   char buf[512];
   std::snprintf(buf, sizeof(buf),
                 "step %lld/%lld | loss %.4f (ce %.4f aux %.4f z %.4f) | lr %.2e | gnorm %.3f | "

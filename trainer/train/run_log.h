@@ -32,6 +32,9 @@ std::string format_duration(double seconds);
 
 // step 12/600 | loss 5.4321 (ce 5.3987 aux 1.013 z 1.84) | lr 1.20e-03 | gnorm 0.853 |
 // 4312 tok/s | mfu 12.3% | load max/mean 1.42 | drop 0.0% | 0:12 elapsed, ETA 9:48
-std::string format_step_line(const StepMetrics& m, int64_t total_steps, double elapsed_s);
+// elapsed_s covers the steps since this process started at first_step (a resumed run's ETA
+// extrapolates from its own steps).
+std::string format_step_line(const StepMetrics& m, int64_t first_step, int64_t total_steps,
+                             double elapsed_s);
 
 }  // namespace sy::trainer

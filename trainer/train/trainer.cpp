@@ -2,16 +2,20 @@
 
 #include <unistd.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include "core/common/error.h"
 #include "core/nn/decoder.h"
 #include "core/ops/elementwise.h"
+#include "trainer/checkpoint/checkpoint.h"
 #include "trainer/config/config_loader.h"
 #include "trainer/data/sampler.h"
 #include "trainer/data/token_shard.h"
@@ -83,6 +87,32 @@ struct RoutingTotals {
 
 bool stdout_is_terminal() { return isatty(fileno(stdout)) != 0; }
 
+// SIGTERM / SIGINT / SIGUSR1 (a scheduler's preemption notice) ask for a checkpoint and exit 75
+// at the next step boundary.
+volatile std::sig_atomic_t g_stop_signal = 0;
+void on_stop_signal(int signal) { g_stop_signal = signal; }
+
+struct SignalScope {
+  SignalScope() {
+    for (int s : {SIGTERM, SIGINT, SIGUSR1}) previous[s] = std::signal(s, on_stop_signal);
+  }
+  ~SignalScope() {
+    for (int s : {SIGTERM, SIGINT, SIGUSR1}) std::signal(s, previous[s]);
+  }
+  using Handler = void (*)(int);
+  Handler previous[NSIG] = {};
+};
+
+// Where a run resumes from: checkpoint.resume = auto (the run's newest complete checkpoint, if
+// any), none, or a path.
+std::optional<std::string> resume_source(const Config& config) {
+  if (config.checkpoint.resume == "none") return std::nullopt;
+  if (config.checkpoint.resume == "auto") return find_latest_checkpoint(config.run.dir);
+  SY_REQUIRE(ErrorKind::kUsage, std::filesystem::exists(config.checkpoint.resume),
+             "checkpoint.resume: '", config.checkpoint.resume, "' does not exist");
+  return config.checkpoint.resume;
+}
+
 }  // namespace
 
 TrainResult train(const Config& config) {
@@ -123,11 +153,35 @@ TrainResult train(const Config& config) {
            std::to_string(t) + " per step | data " + config.data.train + " (" +
            std::to_string(train_shard.size()) + " tokens)");
 
-  MetricsWriter metrics((run_dir / "metrics.jsonl").string(), 0);
+  int64_t first_step = 0, tokens_seen = 0;
+  if (const auto source = resume_source(config)) {
+    const LoadedCheckpoint ck = load_checkpoint(*source, model, &optimizer);
+    first_step = ck.state.step;
+    tokens_seen = ck.state.tokens_seen;
+    if (const auto it = ck.state.rngs.find("router_noise"); it != ck.state.rngs.end()) {
+      router_rng.set_state(it->second);
+    }
+    log.info("resumed from " + ck.file + " at step " + std::to_string(first_step));
+  }
+  const auto save = [&](int64_t steps_done) {
+    CheckpointState st;
+    st.step = steps_done;
+    st.tokens_seen = tokens_seen;
+    st.rngs["router_noise"] = router_rng.state();
+    st.data_position["next_step"] = steps_done;  // the sampler is a function of the step
+    st.config_yaml = to_yaml(config);
+    const std::string dir = save_checkpoint(config.run.dir, model, optimizer, st,
+                                            config.checkpoint.keep_last,
+                                            config.checkpoint.keep_every);
+    log.info("saved checkpoint " + dir);
+  };
+
+  MetricsWriter metrics((run_dir / "metrics.jsonl").string(), first_step);
+  SignalScope signals;
   TrainResult result;
-  int64_t tokens_seen = 0;
+  result.steps = first_step;
   std::vector<int32_t> inputs(static_cast<size_t>(mb * t)), targets(inputs.size());
-  for (int64_t step = 0; step < config.train.steps; ++step) {
+  for (int64_t step = first_step; step < config.train.steps; ++step) {
     const auto t0 = Clock::now();
     model.zero_grad();
     StepMetrics m;
@@ -171,10 +225,16 @@ TrainResult train(const Config& config) {
     const bool last = m.step == config.train.steps;
     if (m.step % config.log.every == 0 || last) {
       metrics.write(m);
-      log.info(format_step_line(m, config.train.steps,
+      log.info(format_step_line(m, first_step, config.train.steps,
                                 std::chrono::duration<double>(Clock::now() - started).count()));
     } else {
       log.progress(m.step, config.train.steps);
+    }
+    const bool save_now = config.checkpoint.every > 0 && m.step % config.checkpoint.every == 0;
+    if (save_now || last || g_stop_signal != 0) save(m.step);
+    if (g_stop_signal != 0 && !last) {
+      SY_FAIL(ErrorKind::kPreempted, "stopped by signal ", static_cast<int>(g_stop_signal),
+              " after saving the checkpoint of step ", m.step, "; rerun to resume");
     }
     const bool eval_now = config.train.eval_every > 0 && m.step % config.train.eval_every == 0;
     if (val_shard && (eval_now || last)) {
