@@ -80,9 +80,7 @@ void register_benchmarks() {
                                "_T" + std::to_string(s.seq) + "_H" + std::to_string(s.heads) +
                                "_Hkv" + std::to_string(s.kv_heads) + "_hd" +
                                std::to_string(s.head_dim) + "/" + (backward ? "fwd_bwd" : "fwd");
-      benchmark::RegisterBenchmark(name.c_str(), bm_attention, s, backward)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+      register_case(name, bm_attention, s, backward);
     }
   }
 }

@@ -105,9 +105,7 @@ void register_benchmarks() {
     for (Pass p : {Pass::kFwd, Pass::kBwdDx, Pass::kBwdDw, Pass::kFwdBwd}) {
       const std::string name = "matmul/" + std::string(s.name) + "/" + std::to_string(s.m) + "x" +
                                std::to_string(s.n) + "x" + std::to_string(s.k) + "/" + pass_name(p);
-      benchmark::RegisterBenchmark(name.c_str(), bm_linear, s, p)
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+      register_case(name, bm_linear, s, p);
     }
   }
 }

@@ -1,12 +1,15 @@
 // The machine's sgemm peak, and the helpers every micro-benchmark uses to report a kernel's
 // throughput as GFLOP/s and as a percentage of that peak.
 //
-// A benchmark binary registers its cases, then its main() is one line:
+// A benchmark binary registers its cases with register_case(), then its main() is one line:
 //   int main(int argc, char** argv) { return sy::bench::run_benchmarks(argc, argv); }
 // and each case ends with report_flops(state, flops_per_iteration) after its timing loop.
 #pragma once
 
 #include <benchmark/benchmark.h>
+
+#include <string>
+#include <utility>
 
 namespace sy::bench {
 
@@ -24,6 +27,16 @@ int blas_threads();
 // case doing `flops_per_iteration` floating-point operations per iteration. Call it after the
 // timing loop; register the case with UseRealTime() so the rates are per wall-clock second.
 void report_flops(benchmark::State& state, double flops_per_iteration);
+
+// Registers the case `name`, which runs fn(state, args...), timed by wall clock (UseRealTime, as
+// report_flops needs) and shown in milliseconds.
+template <class Fn, class... Args>
+benchmark::internal::Benchmark* register_case(const std::string& name, Fn&& fn, Args&&... args) {
+  return benchmark::RegisterBenchmark(name.c_str(), std::forward<Fn>(fn),
+                                      std::forward<Args>(args)...)
+      ->UseRealTime()
+      ->Unit(benchmark::kMillisecond);
+}
 
 // The body of a benchmark main(): parses the Google Benchmark flags, measures the sgemm peak once
 // and prints "sgemm peak: X GFLOP/s (threads=N)" to stderr (next to the library's own context

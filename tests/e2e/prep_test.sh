@@ -6,34 +6,16 @@ set -uo pipefail
 BIN="$1"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-failures=0
-passed=0
-
-ok() { echo "ok   $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1"; failures=$((failures + 1)); }
-
-expect_code() {  # expect_code NAME WANT_CODE PATTERN -- CMD...
-  local name="$1" want="$2" pattern="$3"
-  shift 4
-  local out code
-  out="$("$@" 2>&1)"
-  code=$?
-  if [[ "$code" -ne "$want" ]]; then
-    fail "${name}: exit code ${code}, expected ${want}; output: ${out}"
-  elif ! grep -qE -- "$pattern" <<<"$out"; then
-    fail "${name}: output does not match /${pattern}/: ${out}"
-  else
-    ok "$name"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 # int32 header word N of a shard, little-endian.
 word() { od -A n -t d4 -j $(($2 * 4)) -N 4 "$1" | tr -d ' '; }
 
-expect_code help 0 "usage: switchyard prep" -- "$BIN" prep --help
-expect_code missing_input 3 "/nonexistent" -- "$BIN" prep --input /nonexistent --out "$TMP/x"
-expect_code bad_option 2 "unknown option '--bogus'" -- "$BIN" prep --bogus --out "$TMP/x"
-expect_code bad_number 2 "--vocab-size" -- "$BIN" prep --input /dev/null --out "$TMP/x" \
+expect help 0 "usage: switchyard prep" -- "$BIN" prep --help
+expect missing_input 3 "/nonexistent" -- "$BIN" prep --input /nonexistent --out "$TMP/x"
+expect bad_option 2 "unknown option '--bogus'" -- "$BIN" prep --bogus --out "$TMP/x"
+expect bad_number 2 "--vocab-size" -- "$BIN" prep --input /dev/null --out "$TMP/x" \
   --vocab-size lots
 
 if [[ -d /usr/share/games/fortunes ]]; then
@@ -73,5 +55,4 @@ else
   echo "skip prep_fortunes: /usr/share/games/fortunes is not installed"
 fi
 
-echo "${passed} passed, ${failures} failed"
-[[ "$failures" -eq 0 ]]
+summary

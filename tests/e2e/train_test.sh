@@ -9,11 +9,8 @@ SRC="$2"
 TMP="$(mktemp -d)"
 pid=""
 trap '[[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
-failures=0
-passed=0
-check() {  # check NAME CONDITION-EXIT-CODE
-  if [[ "$2" -eq 0 ]]; then echo "ok   $1"; passed=$((passed + 1)); else echo "FAIL $1"; failures=$((failures + 1)); fi
-}
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
 
 "$BIN" prep --fortunes --out "$TMP/data" --tokenizer byte >/dev/null
 check prep $?
@@ -116,5 +113,4 @@ expect_exit "eval without --data" 2 "$BIN" eval --checkpoint "$TMP/runA"
 expect_exit "generate with a bad option" 2 "$BIN" generate --checkpoint "$TMP/runA" --top-p 2
 expect_exit "resume from a corrupt checkpoint" 3 train "$TMP/r4" checkpoint.resume="$TMP/garbage.bin"
 
-echo "${passed} passed, ${failures} failed"
-[[ "$failures" -eq 0 ]]
+summary

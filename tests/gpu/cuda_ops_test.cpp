@@ -14,14 +14,10 @@
 #include "core/ops/matmul.h"
 #include "core/tensor/rng.h"
 #include "core/tensor/tensor.h"
+#include "tests/gpu/gpu_test_util.h"
 
 namespace sy::core {
 namespace {
-
-#define SY_REQUIRE_GPU()                                     \
-  do {                                                       \
-    if (!cuda_available()) GTEST_SKIP() << "no CUDA device"; \
-  } while (0)
 
 // |gpu - cpu| <= atol + rtol * |cpu| per element. Elementwise kernels differ from the CPU's by an
 // ulp or two (FMA contraction, expf); sums and products also by accumulation order, which for

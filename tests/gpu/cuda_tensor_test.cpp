@@ -7,14 +7,10 @@
 #include "core/backends/device_memory.h"
 #include "core/tensor/rng.h"
 #include "core/tensor/tensor.h"
+#include "tests/gpu/gpu_test_util.h"
 
 namespace sy::core {
 namespace {
-
-#define SY_REQUIRE_GPU()                                     \
-  do {                                                       \
-    if (!cuda_available()) GTEST_SKIP() << "no CUDA device"; \
-  } while (0)
 
 TEST(CudaTensor, BuildHasTheCudaBackend) { EXPECT_TRUE(cuda_compiled()); }
 

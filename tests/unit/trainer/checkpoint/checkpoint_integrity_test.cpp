@@ -2,19 +2,16 @@
 // checksum, missing / unexpected / reshaped parameters, a newer format) is kBadInput naming the
 // file and the dataset, leaves the model untouched, and shows in `switchyard inspect`.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/common/error.h"
 #include "core/nn/decoder.h"
+#include "tests/unit/trainer/test_util.h"
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/checkpoint/checkpoint_inspect.h"
 #include "trainer/checkpoint/hdf5_io.h"
@@ -30,58 +27,18 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:libhdf5\n"; 
 namespace sy::trainer {
 namespace {
 
-namespace fs = std::filesystem;
 using core::Tensor;
 using core::nn::Decoder;
 using core::nn::DecoderOptions;
+using testing::fresh_dir;
+using testing::read_file;
+using testing::tiny_decoder;
+using testing::write_file;
 
-// Temporary folders made by fresh_dir(), removed when the test binary ends (kept after a
-// failure, for a look).
-class TempDirs : public ::testing::Environment {
- public:
-  static std::vector<std::string>& all() {
-    static std::vector<std::string> dirs;
-    return dirs;
-  }
-  void TearDown() override {
-    if (::testing::UnitTest::GetInstance()->Passed()) {
-      for (const std::string& d : all()) fs::remove_all(d);
-    }
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kTempDirs =
-    ::testing::AddGlobalTestEnvironment(new TempDirs);
+using Model = testing::TinyModel;
 
-std::string fresh_dir() {
-  static int counter = 0;
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path p = fs::path(::testing::TempDir()) /
-                     ("sy_ckpt_" + std::string(info->name()) + "_" + std::to_string(::getpid()) +
-                      "_" + std::to_string(counter++));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  TempDirs::all().push_back(p.string());
-  return p.string();
-}
-
-DecoderOptions tiny(int64_t layers = 2, int64_t hidden = 16) {
-  DecoderOptions o;
-  o.vocab_size = 64, o.hidden_size = hidden, o.num_layers = layers, o.num_heads = 2;
-  o.num_kv_heads = 1, o.intermediate_size = 24, o.expert_intermediate_size = 12;
-  o.router.num_experts = 4, o.router.top_k = 2;
-  return o;
-}
-
-struct Model {
-  std::unique_ptr<Decoder> decoder;
-  std::unique_ptr<AdamW> opt;
-};
-
-Model make_model(uint64_t seed, const DecoderOptions& o = tiny()) {
-  Model m{std::make_unique<Decoder>(o), nullptr};
-  core::Rng rng(seed);
-  m.decoder->init(rng, 0.05f);
-  m.opt = std::make_unique<AdamW>(m.decoder->named_parameters(), AdamWOptions{});
+Model make_model(uint64_t seed, const DecoderOptions& o = tiny_decoder()) {
+  Model m = testing::make_tiny_model(seed, o);
   m.opt->step(1e-3);  // no gradients: weights decay, the step count advances
   return m;
 }
@@ -97,32 +54,17 @@ CheckpointState state() {
 }
 
 // Saves a checkpoint of a fresh model built with `o`; returns its file.
-std::string save(const std::string& run, const DecoderOptions& o = tiny(), Model* keep = nullptr) {
+std::string save(const std::string& run, const DecoderOptions& o = tiny_decoder(),
+                 Model* keep = nullptr) {
   Model m = make_model(1, o);
-  const std::string dir = save_checkpoint(run, *m.decoder, *m.opt, state(), 3, 0);
+  const std::string dir = save_checkpoint(run, *m.model, *m.opt, state(), 3, 0);
   if (keep != nullptr) *keep = std::move(m);
   return dir + "/" + kCheckpointFileName;
 }
 
 // Runs f, which must throw sy::Error(kBadInput); returns its message.
 std::string bad_input(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "expected sy::Error(kBadInput)";
-  return "";
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  return testing::error_message(ErrorKind::kBadInput, f);
 }
 
 // Flips one byte in the middle of tensor t's raw data where it lies in the file.
@@ -152,13 +94,13 @@ TEST(CheckpointIntegrity, NotAnHdf5File) {
   Model m = make_model(2);
   for (const std::string& content : {std::string("step: 7\nnot hdf5 at all\n"), std::string()}) {
     write_file(dir + "/checkpoint.h5", content);
-    const std::string msg = bad_input([&] { load_checkpoint(dir, *m.decoder, nullptr); });
+    const std::string msg = bad_input([&] { load_checkpoint(dir, *m.model, nullptr); });
     EXPECT_TRUE(contains(msg, dir + "/checkpoint.h5: not an HDF5 file")) << msg;
     EXPECT_TRUE(contains(bad_input([&] { inspect_checkpoint(dir); }), "not an HDF5 file"));
   }
   // An HDF5 file that is not a Switchyard checkpoint.
   h5::File::create(dir + "/checkpoint.h5").close();
-  EXPECT_TRUE(contains(bad_input([&] { load_checkpoint(dir, *m.decoder, nullptr); }),
+  EXPECT_TRUE(contains(bad_input([&] { load_checkpoint(dir, *m.model, nullptr); }),
                        "not a Switchyard checkpoint"));
 }
 
@@ -168,22 +110,22 @@ TEST(CheckpointIntegrity, TruncatedFile) {
   Model m = make_model(2);
   for (size_t keep : {bytes.size() / 2, bytes.size() - 1, size_t{100}}) {
     write_file(file, bytes.substr(0, keep));
-    const std::string msg = bad_input([&] { load_checkpoint(file, *m.decoder, m.opt.get()); });
+    const std::string msg = bad_input([&] { load_checkpoint(file, *m.model, m.opt.get()); });
     EXPECT_TRUE(contains(msg, file + ": ")) << msg;
   }
 }
 
 TEST(CheckpointIntegrity, FlippedByteInsideADatasetIsCaughtAndNamed) {
   Model saved;
-  const std::string file = save(fresh_dir(), tiny(), &saved);
-  const Tensor lm_head = saved.decoder->named_parameters().back().tensor;
+  const std::string file = save(fresh_dir(), tiny_decoder(), &saved);
+  const Tensor lm_head = saved.model->named_parameters().back().tensor;
   flip_inside(file, lm_head);
 
   Model m = make_model(2);
-  const auto before = snapshot(*m.decoder);
-  const std::string msg = bad_input([&] { load_checkpoint(file, *m.decoder, m.opt.get()); });
+  const auto before = snapshot(*m.model);
+  const std::string msg = bad_input([&] { load_checkpoint(file, *m.model, m.opt.get()); });
   EXPECT_TRUE(contains(msg, file + ": /params/lm_head.weight: ")) << msg;
-  EXPECT_EQ(snapshot(*m.decoder), before) << "a failed load must not touch the model";
+  EXPECT_EQ(snapshot(*m.model), before) << "a failed load must not touch the model";
   EXPECT_EQ(m.opt->steps(), 1);
 
   // inspect reports exactly that dataset and the command exits with kBadInput naming it.
@@ -207,19 +149,20 @@ TEST(CheckpointIntegrity, ChecksumAttributeIsVerified) {
     f.close();
   }
   Model m = make_model(2);
-  EXPECT_EQ(load_checkpoint(file, *m.decoder, nullptr).state.step, 7);  // moments not read
-  const std::string msg = bad_input([&] { load_checkpoint(file, *m.decoder, m.opt.get()); });
+  EXPECT_EQ(load_checkpoint(file, *m.model, nullptr).state.step, 7);  // moments not read
+  const std::string msg = bad_input([&] { load_checkpoint(file, *m.model, m.opt.get()); });
   EXPECT_TRUE(contains(msg, file + ": /optim/v/model.norm.weight: checksum mismatch")) << msg;
   EXPECT_FALSE(inspect_checkpoint(file).ok());
 }
 
 TEST(CheckpointIntegrity, MissingAndUnexpectedParameters) {
-  const std::string two = save(fresh_dir(), tiny(2)), three = save(fresh_dir(), tiny(3));
-  Model m2 = make_model(2, tiny(2)), m3 = make_model(2, tiny(3));
-  std::string msg = bad_input([&] { load_checkpoint(two, *m3.decoder, m3.opt.get()); });
+  const std::string two = save(fresh_dir(), tiny_decoder(2)),
+                    three = save(fresh_dir(), tiny_decoder(3));
+  Model m2 = make_model(2, tiny_decoder(2)), m3 = make_model(2, tiny_decoder(3));
+  std::string msg = bad_input([&] { load_checkpoint(two, *m3.model, m3.opt.get()); });
   EXPECT_TRUE(contains(msg, two + ": /params/model.layers.2.")) << msg;
   EXPECT_TRUE(contains(msg, "missing dataset")) << msg;
-  msg = bad_input([&] { load_checkpoint(three, *m2.decoder, m2.opt.get()); });
+  msg = bad_input([&] { load_checkpoint(three, *m2.model, m2.opt.get()); });
   EXPECT_TRUE(contains(msg, three + ": /params/model.layers.2.")) << msg;
   EXPECT_TRUE(contains(msg, "unexpected dataset")) << msg;
 
@@ -229,14 +172,14 @@ TEST(CheckpointIntegrity, MissingAndUnexpectedParameters) {
     ASSERT_GE(H5Ldelete(f.id(), "/params/model.norm.weight", H5P_DEFAULT), 0);
     f.close();
   }
-  msg = bad_input([&] { load_checkpoint(two, *m2.decoder, nullptr); });
+  msg = bad_input([&] { load_checkpoint(two, *m2.model, nullptr); });
   EXPECT_TRUE(contains(msg, two + ": /params/model.norm.weight: missing dataset")) << msg;
 }
 
 TEST(CheckpointIntegrity, ShapeMismatch) {
-  const std::string file = save(fresh_dir(), tiny(2, 16));
-  Model m = make_model(2, tiny(2, 8));
-  const std::string msg = bad_input([&] { load_checkpoint(file, *m.decoder, nullptr); });
+  const std::string file = save(fresh_dir(), tiny_decoder(2, 16));
+  Model m = make_model(2, tiny_decoder(2, 8));
+  const std::string msg = bad_input([&] { load_checkpoint(file, *m.model, nullptr); });
   EXPECT_TRUE(contains(msg, file + ": /params/model.embed_tokens.weight: shape (64,16) does not "
                                    "match the model's (64,8)"))
       << msg;
@@ -250,7 +193,7 @@ TEST(CheckpointIntegrity, NewerFormatVersion) {
     f.close();
   }
   Model m = make_model(2);
-  const std::string msg = bad_input([&] { load_checkpoint(file, *m.decoder, nullptr); });
+  const std::string msg = bad_input([&] { load_checkpoint(file, *m.model, nullptr); });
   EXPECT_TRUE(contains(msg, file + ": attribute 'format_version' is 2, newer than")) << msg;
   EXPECT_TRUE(contains(bad_input([&] { inspect_checkpoint(file); }), "newer")) << msg;
 }
@@ -258,10 +201,10 @@ TEST(CheckpointIntegrity, NewerFormatVersion) {
 TEST(CheckpointIntegrity, MissingOptimizerState) {
   const std::string dir = fresh_dir();
   Model saved = make_model(1);
-  write_checkpoint_file(dir + "/checkpoint.h5", *saved.decoder, nullptr, state());
+  write_checkpoint_file(dir + "/checkpoint.h5", *saved.model, nullptr, state());
   Model m = make_model(2);
-  EXPECT_EQ(load_checkpoint(dir, *m.decoder, nullptr).state, state());
-  const std::string msg = bad_input([&] { load_checkpoint(dir, *m.decoder, m.opt.get()); });
+  EXPECT_EQ(load_checkpoint(dir, *m.model, nullptr).state, state());
+  const std::string msg = bad_input([&] { load_checkpoint(dir, *m.model, m.opt.get()); });
   EXPECT_TRUE(contains(msg, "missing group /optim")) << msg;
 }
 
@@ -269,21 +212,21 @@ TEST(CheckpointIntegrity, MissingOptimizerState) {
 // the byte is unused space, loads exactly the saved values: corruption is never silently accepted.
 TEST(CheckpointIntegrity, NoSingleByteFlipIsSilentlyAccepted) {
   Model saved;
-  const std::string file = save(fresh_dir(), tiny(1), &saved);
+  const std::string file = save(fresh_dir(), tiny_decoder(1), &saved);
   const std::string bytes = read_file(file);
-  const auto want = snapshot(*saved.decoder);
-  Model m = make_model(2, tiny(1));
+  const auto want = snapshot(*saved.model);
+  Model m = make_model(2, tiny_decoder(1));
   int rejected = 0, accepted = 0;
   const size_t stride = bytes.size() / 500 + 1;  // ~500 positions spread over the whole file
   for (size_t at = 0; at < bytes.size(); at += stride) {
     std::string copy = bytes;
     copy[at] ^= 0x01;
     write_file(file, copy);
-    for (core::nn::NamedParameter& p : m.decoder->named_parameters()) p.tensor.fill_(0.5f);
+    for (core::nn::NamedParameter& p : m.model->named_parameters()) p.tensor.fill_(0.5f);
     try {
-      const LoadedCheckpoint ck = load_checkpoint(file, *m.decoder, m.opt.get());
+      const LoadedCheckpoint ck = load_checkpoint(file, *m.model, m.opt.get());
       EXPECT_EQ(ck.state, state()) << "byte " << at;
-      EXPECT_EQ(snapshot(*m.decoder), want) << "byte " << at;
+      EXPECT_EQ(snapshot(*m.model), want) << "byte " << at;
       ++accepted;
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << "byte " << at << ": " << e.what();

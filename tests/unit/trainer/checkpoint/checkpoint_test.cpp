@@ -13,13 +13,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <memory>
 #include <set>
 #include <vector>
 
 #include "core/common/error.h"
 #include "core/nn/decoder.h"
+#include "tests/unit/trainer/test_util.h"
 #include "trainer/checkpoint/checkpoint_inspect.h"
 #include "trainer/config/config_loader.h"
 
@@ -30,50 +30,19 @@ namespace fs = std::filesystem;
 using core::Tensor;
 using core::nn::Decoder;
 using core::nn::DecoderOptions;
-
-// Temporary folders made by fresh_dir(), removed when the test binary ends (kept after a
-// failure, for a look).
-class TempDirs : public ::testing::Environment {
- public:
-  static std::vector<std::string>& all() {
-    static std::vector<std::string> dirs;
-    return dirs;
-  }
-  void TearDown() override {
-    if (::testing::UnitTest::GetInstance()->Passed()) {
-      for (const std::string& d : all()) fs::remove_all(d);
-    }
-  }
-};
-[[maybe_unused]] ::testing::Environment* const kTempDirs =
-    ::testing::AddGlobalTestEnvironment(new TempDirs);
-
-std::string fresh_dir() {
-  static int counter = 0;
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path p = fs::path(::testing::TempDir()) /
-                     ("sy_ckpt_" + std::string(info->name()) + "_" + std::to_string(::getpid()) +
-                      "_" + std::to_string(counter++));
-  fs::remove_all(p);
-  fs::create_directories(p);
-  TempDirs::all().push_back(p.string());
-  return p.string();
-}
+using testing::error_message;
+using testing::fresh_dir;
+using testing::read_file;
+using testing::write_file;
 
 DecoderOptions tiny(int64_t layers = 2) {
-  DecoderOptions o;
-  o.vocab_size = 64, o.hidden_size = 16, o.num_layers = layers, o.num_heads = 2;
-  o.num_kv_heads = 1, o.intermediate_size = 24, o.expert_intermediate_size = 12;
-  o.router.num_experts = 4, o.router.top_k = 2;
+  DecoderOptions o = testing::tiny_decoder(layers);
   o.moe_first_layer = 1;  // layer 0 dense, the others MoE
   return o;
 }
 
 // A model and optimizer after `steps` AdamW steps on fixed batches.
-struct Trained {
-  std::unique_ptr<Decoder> model;
-  std::unique_ptr<AdamW> opt;
-};
+using Trained = testing::TinyModel;
 
 void train_step(Decoder& model, AdamW& opt, int step) {
   std::vector<int32_t> ids(16), targets(16);
@@ -88,10 +57,7 @@ void train_step(Decoder& model, AdamW& opt, int step) {
 }
 
 Trained make_trained(uint64_t seed, int steps, const DecoderOptions& o = tiny()) {
-  Trained t{std::make_unique<Decoder>(o), nullptr};
-  core::Rng rng(seed);
-  t.model->init(rng, 0.05f);
-  t.opt = std::make_unique<AdamW>(t.model->named_parameters(), AdamWOptions{});
+  Trained t = testing::make_tiny_model(seed, o);
   for (int s = 0; s < steps; ++s) train_step(*t.model, *t.opt, s);
   return t;
 }
@@ -184,12 +150,9 @@ TEST(Checkpoint, SavingTheSameStateTwiceGivesTheSameBytes) {
   for (std::string& file : files) {
     file = save_checkpoint(fresh_dir(), *a.model, *a.opt, make_state(2), 3, 0) + "/checkpoint.h5";
   }
-  auto bytes = [](const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  };
-  EXPECT_GT(bytes(files[0]).size(), 0u);
-  EXPECT_TRUE(bytes(files[0]) == bytes(files[1])) << "checkpoint files are not reproducible";
+  EXPECT_GT(read_file(files[0]).size(), 0u);
+  EXPECT_TRUE(read_file(files[0]) == read_file(files[1]))
+      << "checkpoint files are not reproducible";
 }
 
 TEST(Checkpoint, LoadAcceptsRunDirCheckpointDirAndFile) {
@@ -204,14 +167,10 @@ TEST(Checkpoint, LoadAcceptsRunDirCheckpointDirAndFile) {
         bit_equal(a.model->named_parameters()[0].tensor, b.model->named_parameters()[0].tensor));
   }
   Trained b = make_trained(5, 0);
-  for (const std::string& bad : {run + "/nope", fresh_dir()}) {
-    try {
-      load_checkpoint(bad, *b.model, nullptr);
-      ADD_FAILURE() << "loaded " << bad;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
-    }
+  for (const std::string& bad : {run + "/nope", fresh_dir().string()}) {
+    const std::string msg =
+        error_message(ErrorKind::kBadInput, [&] { load_checkpoint(bad, *b.model, nullptr); });
+    EXPECT_NE(msg.find(bad), std::string::npos) << msg;
   }
 }
 
@@ -226,7 +185,7 @@ TEST(Checkpoint, LatestNamesTheNewestAndFallsBackToScanning) {
   std::getline(in, latest);
   EXPECT_EQ(latest, "step_00000020");
   EXPECT_EQ(find_latest_checkpoint(run), run + "/checkpoints/step_00000020");
-  std::ofstream(run + "/checkpoints/latest") << "step_00000099\n";  // names nothing complete
+  write_file(run + "/checkpoints/latest", "step_00000099\n");  // names nothing complete
   EXPECT_EQ(find_latest_checkpoint(run), run + "/checkpoints/step_00000020");
   // An incomplete step directory (no checkpoint.h5) is never chosen.
   fs::create_directories(run + "/checkpoints/step_00000030");
@@ -288,14 +247,10 @@ TEST(Checkpoint, AbortedSaveLeavesThePreviousCheckpointUsable) {
     EXPECT_EQ(load_checkpoint(run, *b.model, b.opt.get()).state.step, 2);
     expect_identical(a, b);
     // Loading the partial file itself fails cleanly: HDF5 sees it was never closed.
-    try {
+    const std::string msg = error_message(ErrorKind::kBadInput, [&] {
       load_checkpoint(tmp + "/checkpoint.h5", *b.model, b.opt.get());
-      ADD_FAILURE() << "loaded a partial checkpoint";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-      EXPECT_NE(std::string(e.what()).find(tmp + "/checkpoint.h5: "), std::string::npos)
-          << e.what();
-    }
+    });
+    EXPECT_NE(msg.find(tmp + "/checkpoint.h5: "), std::string::npos) << msg;
   }
   // The next save cleans the leftovers up.
   save_checkpoint(run, *later.model, *later.opt, make_state(3), 3, 0);

@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "core/common/error.h"
+#include "tests/unit/trainer/test_util.h"
 
 namespace sy::trainer {
 namespace {
@@ -24,16 +24,9 @@ namespace {
 using core::Tensor;
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
-
-fs::path fresh_dir() {
-  static int counter = 0;
-  const fs::path dir =
-      fs::path(::testing::TempDir()) /
-      ("sy_safetensors_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+using testing::fresh_dir;
+using testing::read_file;
+using testing::write_file;
 
 std::string bytes_of(const void* p, size_t n) {
   return std::string(static_cast<const char*>(p), n);
@@ -43,8 +36,7 @@ std::string bytes_of(const void* p, size_t n) {
 std::string craft(const fs::path& path, const std::string& header, const std::string& data,
                   uint64_t length = UINT64_MAX) {
   const uint64_t n = length == UINT64_MAX ? header.size() : length;
-  std::ofstream out(path, std::ios::binary);
-  out << bytes_of(&n, 8) << header << data;
+  write_file(path, bytes_of(&n, 8) + header + data);
   return path.string();
 }
 
@@ -52,14 +44,10 @@ std::string f32_bytes(const std::vector<float>& v) { return bytes_of(v.data(), v
 
 // Reading `path` fails with kBadInput, naming the file and mentioning `what`.
 void expect_bad(const std::string& path, const std::string& what) {
-  try {
-    read_safetensors(path);
-    ADD_FAILURE() << "no error for " << path << " (expected \"" << what << "\")";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << e.what();
-    EXPECT_THAT(e.what(), HasSubstr(path));
-    EXPECT_THAT(e.what(), HasSubstr(what));
-  }
+  const std::string msg =
+      testing::error_message(ErrorKind::kBadInput, [&] { read_safetensors(path); });
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr(what));
 }
 
 TEST(Safetensors, RoundTripsFloatIntScalarEmptyAndMetadata) {
@@ -188,11 +176,10 @@ TEST(Safetensors, TruncationsAndCorruptionsFailCleanly) {
   write_safetensors(
       good, {{"a", Tensor::from_vector({1, 2, 3}, {3})}, {"b", Tensor::from_ints({4}, {1})}},
       {{"k", "v\u00e9"}});
-  std::ifstream in(good, std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string bytes = read_file(good);
   const std::string path = (dir / "mutant.safetensors").string();
   auto check = [&](const std::string& content) {
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << content;
+    write_file(path, content);
     try {
       const SafetensorsFile f = read_safetensors(path);
       for (const std::string& name : f.names()) f.tensor(name);
@@ -238,7 +225,7 @@ class SafetensorsBad : public ::testing::Test {
 TEST_F(SafetensorsBad, MissingOrTooShortFile) {
   expect_bad((dir_ / "missing.safetensors").string(), "no such file");
   const std::string p = (dir_ / "short.safetensors").string();
-  std::ofstream(p, std::ios::binary) << "abc";
+  write_file(p, "abc");
   expect_bad(p, "too short");
 }
 
@@ -315,14 +302,9 @@ TEST_F(SafetensorsBad, DuplicateNamesAndBadMetadata) {
 TEST_F(SafetensorsBad, UnknownTensorName) {
   const std::string p = file(obj({entry("w", "F32", "[1]", 0, 4)}), f32_bytes({1}));
   const SafetensorsFile f = read_safetensors(p);
-  try {
-    f.tensor("v");
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-    EXPECT_THAT(e.what(), HasSubstr(p));
-    EXPECT_THAT(e.what(), HasSubstr("no tensor named \"v\""));
-  }
+  const std::string msg = testing::error_message(ErrorKind::kBadInput, [&] { f.tensor("v"); });
+  EXPECT_THAT(msg, HasSubstr(p));
+  EXPECT_THAT(msg, HasSubstr("no tensor named \"v\""));
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/common/error.h"
+#include "tests/unit/trainer/test_util.h"
 #include "trainer/config/config_loader.h"
 
 namespace sy::trainer {
@@ -16,23 +17,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Line numbers of this text are referred to by the tests below.
-constexpr const char* kMinimal = R"(model:
-  vocab_size: 260
-  hidden_size: 32
-  num_layers: 2
-  num_heads: 4
-  intermediate_size: 64
-train:
-  steps: 10
-  global_batch_size: 8
-  micro_batch_size: 4
-  seq_len: 32
-optim:
-  lr: 0.001
-data:
-  train: data/x.bin
-)";
+// The smallest valid file (test_util.h). The tests below refer to its line numbers: it has 15
+// lines, and a line appended to it is line 16.
+constexpr const char* kMinimal = testing::kMinimalConfig;
 
 // kMinimal with the (whole) line `from` replaced by `to` (which may hold several lines, or none).
 std::string with(const std::string& from, const std::string& to) {

@@ -4,53 +4,25 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/common/error.h"
+#include "tests/unit/trainer/test_util.h"
 #include "trainer/config/config_loader.h"
 
 namespace sy::trainer {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::source_path;
 
 // The smallest valid file: only the required keys.
-constexpr const char* kMinimal = R"(model:
-  vocab_size: 260
-  hidden_size: 32
-  num_layers: 2
-  num_heads: 4
-  intermediate_size: 64
-train:
-  steps: 10
-  global_batch_size: 8
-  micro_batch_size: 4
-  seq_len: 32
-optim:
-  lr: 0.001
-data:
-  train: data/x.bin
-)";
+constexpr const char* kMinimal = testing::kMinimalConfig;
 
 Config parse(const std::string& text, const std::vector<std::string>& overrides = {}) {
   return parse_config(text, "x.yaml", overrides);
-}
-
-// A fresh empty directory under the test temp dir.
-std::filesystem::path fresh_dir(const std::string& name) {
-  static int counter = 0;
-  const std::filesystem::path dir =
-      std::filesystem::path(::testing::TempDir()) /
-      ("sy_config_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 TEST(Config, RequiredKeysOnlyGetsEveryDefault) {
@@ -240,28 +212,41 @@ TEST(Config, EnumNames) {
 }
 
 TEST(Config, LoadConfigReadsAFileAndAppliesOverrides) {
-  const auto dir = fresh_dir("load");
-  const std::string path = (dir / "exp.yaml").string();
-  std::ofstream(path) << kMinimal;
+  const std::string path = (testing::fresh_dir() / "exp.yaml").string();
+  testing::write_file(path, kMinimal);
   const Config c = load_config(path, {"train.steps=3"});
   EXPECT_EQ(c.train.steps, 3);
   EXPECT_EQ(c, parse(kMinimal, {"train.steps=3"}));
   // Errors name the path given.
-  std::ofstream(path) << kMinimal << "  vall: v.bin\n";
-  try {
-    load_config(path, {});
-    FAIL() << "expected an error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
-    EXPECT_THAT(e.what(), HasSubstr(path + ":16: data.vall: unknown key; did you mean 'val'?"));
-  }
+  testing::write_file(path, std::string(kMinimal) + "  vall: v.bin\n");
+  EXPECT_THAT(testing::error_message(ErrorKind::kUsage, [&] { load_config(path, {}); }),
+              HasSubstr(path + ":16: data.vall: unknown key; did you mean 'val'?"));
+}
+
+// configs/`name`, loaded without overrides.
+Config shipped(const std::string& name) { return load_config(source_path("configs/" + name), {}); }
+
+// The model and expert sizes a shipped configuration states.
+struct ModelShape {
+  int64_t vocab_size, hidden_size, num_layers, num_heads, num_kv_heads, intermediate_size,
+      num_experts, top_k;
+};
+
+void expect_model_shape(const Config& c, const ModelShape& want) {
+  EXPECT_EQ(c.model.vocab_size, want.vocab_size);
+  EXPECT_EQ(c.model.hidden_size, want.hidden_size);
+  EXPECT_EQ(c.model.num_layers, want.num_layers);
+  EXPECT_EQ(c.model.num_heads, want.num_heads);
+  EXPECT_EQ(c.model.num_kv_heads, want.num_kv_heads);
+  EXPECT_EQ(c.model.intermediate_size, want.intermediate_size);
+  EXPECT_EQ(c.moe.num_experts, want.num_experts);
+  EXPECT_EQ(c.moe.top_k, want.top_k);
 }
 
 class ShippedConfig : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ShippedConfig, LoadsValidatesAndRoundTrips) {
-  const std::string path = std::string(SY_SOURCE_DIR) + "/configs/" + GetParam();
-  const Config c = load_config(path, {});
+  const Config c = shipped(GetParam());
   validate_config(c);
   EXPECT_EQ(parse_config(to_yaml(c), "resolved.yaml", {}), c);
   EXPECT_GT(c.train.steps, 0);
@@ -278,10 +263,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, ShippedConfig,
                          });
 
 TEST(ShippedConfigs, TheExampleInTheReferenceIsValid) {
-  std::ifstream in(std::string(SY_SOURCE_DIR) + "/docs/CONFIG.md");
-  std::stringstream doc;
-  doc << in.rdbuf();
-  const std::string text = doc.str();
+  const std::string text = testing::read_file(source_path("docs/CONFIG.md"));
   const auto begin = text.find("```yaml\n", text.find("## Example"));
   ASSERT_NE(begin, std::string::npos);
   const auto body = begin + 8;
@@ -292,15 +274,9 @@ TEST(ShippedConfigs, TheExampleInTheReferenceIsValid) {
 }
 
 TEST(ShippedConfigs, TinyShape) {
-  const Config c = load_config(std::string(SY_SOURCE_DIR) + "/configs/tiny.yaml", {});
-  EXPECT_EQ(c.model.vocab_size, 260);
-  EXPECT_EQ(c.model.hidden_size, 32);
-  EXPECT_EQ(c.model.num_layers, 2);
-  EXPECT_EQ(c.model.num_heads, 4);
-  EXPECT_EQ(c.model.num_kv_heads, 2);
-  EXPECT_EQ(c.model.intermediate_size, 64);
-  EXPECT_EQ(c.moe.num_experts, 4);
-  EXPECT_EQ(c.moe.top_k, 2);
+  const Config c = shipped("tiny.yaml");
+  // vocab, hidden, layers, heads, kv heads, intermediate, experts, top-k
+  expect_model_shape(c, {260, 32, 2, 4, 2, 64, 4, 2});
   EXPECT_EQ(c.train.seq_len, 32);
   EXPECT_EQ(c.train.micro_batch_size, 4);
   EXPECT_EQ(c.train.global_batch_size, 8);
@@ -312,16 +288,10 @@ TEST(ShippedConfigs, TinyShape) {
 }
 
 TEST(ShippedConfigs, BenchSmallShapeIsExact) {
-  const Config c = load_config(std::string(SY_SOURCE_DIR) + "/configs/bench-small.yaml", {});
-  EXPECT_EQ(c.model.vocab_size, 8192);
-  EXPECT_EQ(c.model.hidden_size, 512);
-  EXPECT_EQ(c.model.num_layers, 4);
-  EXPECT_EQ(c.model.num_heads, 8);
-  EXPECT_EQ(c.model.num_kv_heads, 8);
-  EXPECT_EQ(c.model.intermediate_size, 1024);
+  const Config c = shipped("bench-small.yaml");
+  // vocab, hidden, layers, heads, kv heads, intermediate, experts, top-k
+  expect_model_shape(c, {8192, 512, 4, 8, 8, 1024, 8, 2});
   EXPECT_EQ(c.expert_intermediate_size(), 1024);
-  EXPECT_EQ(c.moe.num_experts, 8);
-  EXPECT_EQ(c.moe.top_k, 2);
   EXPECT_EQ(c.num_moe_layers(), 4);
   EXPECT_EQ(c.train.seq_len, 256);
   EXPECT_EQ(c.train.micro_batch_size, 8);
@@ -329,16 +299,10 @@ TEST(ShippedConfigs, BenchSmallShapeIsExact) {
 }
 
 TEST(ShippedConfigs, MixtralShape) {
-  const Config c = load_config(std::string(SY_SOURCE_DIR) + "/configs/mixtral-8x7b.yaml", {});
-  EXPECT_EQ(c.model.vocab_size, 32000);
-  EXPECT_EQ(c.model.hidden_size, 4096);
-  EXPECT_EQ(c.model.num_layers, 32);
-  EXPECT_EQ(c.model.num_heads, 32);
-  EXPECT_EQ(c.model.num_kv_heads, 8);
+  const Config c = shipped("mixtral-8x7b.yaml");
+  // vocab, hidden, layers, heads, kv heads, intermediate, experts, top-k
+  expect_model_shape(c, {32000, 4096, 32, 32, 8, 14336, 8, 2});
   EXPECT_EQ(c.head_dim(), 128);
-  EXPECT_EQ(c.model.intermediate_size, 14336);
-  EXPECT_EQ(c.moe.num_experts, 8);
-  EXPECT_EQ(c.moe.top_k, 2);
   EXPECT_EQ(c.model.rope_theta, 1e6);
   EXPECT_EQ(c.model.rms_norm_eps, 1e-5);
   EXPECT_EQ(c.model.max_position_embeddings, 32768);

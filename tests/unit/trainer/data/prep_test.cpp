@@ -2,18 +2,17 @@
 // side file against the shards, determinism by seed, and option and input errors.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/common/error.h"
+#include "tests/unit/trainer/test_util.h"
 #include "trainer/cli/prep_command.h"
 #include "trainer/data/dataset_builder.h"
 #include "trainer/data/token_shard.h"
@@ -24,21 +23,8 @@ namespace {
 
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
-
-fs::path fresh_dir(const std::string& name) {
-  static int counter = 0;
-  const fs::path dir =
-      fs::path(::testing::TempDir()) /
-      ("sy_prep_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using testing::fresh_dir;
+using testing::read_file;
 
 int run(std::vector<std::string> args) {
   args.insert(args.begin(), "prep");

@@ -4,7 +4,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -12,6 +11,7 @@
 #include <vector>
 
 #include "core/common/error.h"
+#include "tests/unit/trainer/test_util.h"
 
 namespace sy::trainer {
 namespace {
@@ -21,12 +21,7 @@ namespace fs = std::filesystem;
 
 // A shard whose token at position i is i (uint32 width), so a row tells its offset.
 std::string identity_shard(const std::string& name, uint32_t count) {
-  static int counter = 0;
-  const fs::path dir =
-      fs::path(::testing::TempDir()) /
-      ("sy_sampler_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const fs::path dir = testing::fresh_dir(name);
   std::vector<uint32_t> tokens(count);
   for (uint32_t i = 0; i < count; ++i) tokens[i] = i;
   const std::string path = (dir / "ids.bin").string();
@@ -132,14 +127,10 @@ TEST(BatchSampler, SmallestShardsUseEveryStart) {
 TEST(BatchSampler, ShardShorterThanOneSequenceIsBadInput) {
   const std::string path = identity_shard("short", 8);
   const TokenShard shard = TokenShard::load(path);
-  try {
-    BatchSampler s(shard, 8, 0);
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-    EXPECT_THAT(e.what(), HasSubstr(path));
-    EXPECT_THAT(e.what(), HasSubstr("seq_len + 1 = 9"));
-  }
+  const std::string msg =
+      testing::error_message(ErrorKind::kBadInput, [&] { BatchSampler s(shard, 8, 0); });
+  EXPECT_THAT(msg, HasSubstr(path));
+  EXPECT_THAT(msg, HasSubstr("seq_len + 1 = 9"));
 }
 
 TEST(BatchSampler, MulHi64MatchesWideMultiply) {
@@ -173,13 +164,9 @@ TEST(BatchSampler, EvalWindowsAreConsecutive) {
       EXPECT_EQ(tg[static_cast<size_t>(w * 10 + t)], (7 + w) * 10 + t + 1);
     }
   }
-  try {
-    eval_windows(shard, 10, 8, 2, in.data(), tg.data());
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-    EXPECT_THAT(e.what(), HasSubstr(shard.path()));
-  }
+  EXPECT_THAT(testing::error_message(ErrorKind::kBadInput,
+                                     [&] { eval_windows(shard, 10, 8, 2, in.data(), tg.data()); }),
+              HasSubstr(shard.path()));
 }
 
 }  // namespace

@@ -10,26 +10,19 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "core/common/error.h"
+#include "tests/unit/trainer/test_util.h"
 
 namespace sy::trainer {
 namespace {
 
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
-
-fs::path fresh_dir(const std::string& name) {
-  static int counter = 0;
-  const fs::path dir =
-      fs::path(::testing::TempDir()) /
-      ("sy_shard_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+using testing::fresh_dir;
 
 // Writes a raw file: the header words given (the rest 0), then `payload` bytes.
 std::string write_raw(const fs::path& path, const std::vector<std::pair<int, int32_t>>& words,
@@ -50,16 +43,8 @@ std::vector<uint8_t> u16_payload(const std::vector<uint16_t>& t) {
 }
 
 // Runs f, expecting a sy::Error of kind kBadInput; returns its message.
-template <typename F>
-std::string bad_input_message(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kBadInput) << e.what();
-    return e.what();
-  }
-  ADD_FAILURE() << "no error thrown";
-  return "";
+std::string bad_input_message(const std::function<void()>& f) {
+  return testing::error_message(ErrorKind::kBadInput, f);
 }
 
 TEST(TokenShard, RoundTripUint16) {
@@ -181,7 +166,7 @@ TEST(TokenShard, TruncatedFileNamesBothSizes) {
 TEST(TokenShard, ShorterThanHeader) {
   const fs::path dir = fresh_dir("short");
   const std::string path = (dir / "s.bin").string();
-  std::ofstream(path) << "tiny";
+  testing::write_file(path, "tiny");
   const std::string msg = bad_input_message([&] { TokenShard::load(path); });
   EXPECT_THAT(msg, HasSubstr(path));
   EXPECT_THAT(msg, HasSubstr("header"));

@@ -4,16 +4,14 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "core/common/error.h"
+#include "tests/unit/trainer/test_util.h"
 #include "trainer/data/token_shard.h"
 
 namespace sy::trainer {
@@ -21,6 +19,10 @@ namespace {
 
 using ::testing::HasSubstr;
 namespace fs = std::filesystem;
+using testing::error_message;
+using testing::fresh_dir;
+using testing::read_file;
+using testing::write_file;
 
 constexpr const char* kMultilingual =
     "Größenwahn über Äpfel und Straße.\n"
@@ -29,21 +31,6 @@ constexpr const char* kMultilingual =
     "Příliš žluťoučký kůň úpěl ďábelské ódy.\n"
     "  two  spaces,   three, trailing \n\n"
     "unseen: 中文 🙂 e\xCC\x81 123456\n";
-
-fs::path fresh_dir(const std::string& name) {
-  static int counter = 0;
-  const fs::path dir =
-      fs::path(::testing::TempDir()) /
-      ("sy_tok_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 TEST(ByteTokenizer, RoundTripsMultilingualUtf8) {
   const ByteTokenizer tok;
@@ -63,13 +50,8 @@ TEST(ByteTokenizer, EotAndReservedDecodeToNothing) {
   const std::vector<int32_t> ids = {'h', 'i', 256, 257, 259, '!'};
   EXPECT_EQ(tok.decode(ids), "hi!");
   for (const int32_t bad : {260, -1}) {
-    try {
-      tok.decode(std::vector<int32_t>{bad});
-      FAIL() << "no error for " << bad;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-      EXPECT_THAT(e.what(), HasSubstr(std::to_string(bad)));
-    }
+    EXPECT_THAT(error_message(ErrorKind::kBadInput, [&] { tok.decode(std::vector<int32_t>{bad}); }),
+                HasSubstr(std::to_string(bad)));
   }
   EXPECT_EQ(open_tokenizer("byte")->name(), "byte");
 }
@@ -159,28 +141,18 @@ TEST_F(SentencePieceTokenizerTest, TrainingIsDeterministicAndHashIsTheFileHash) 
 
 TEST_F(SentencePieceTokenizerTest, DecodeRejectsIdsOutsideTheVocab) {
   const SentencePieceTokenizer tok((*dir_ / "a.model").string());
-  try {
-    tok.decode(std::vector<int32_t>{600});
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-    EXPECT_THAT(e.what(), HasSubstr("600"));
-  }
+  EXPECT_THAT(error_message(ErrorKind::kBadInput, [&] { tok.decode(std::vector<int32_t>{600}); }),
+              HasSubstr("600"));
 }
 
 TEST(SentencePieceTokenizer, MissingOrMalformedModelIsBadInput) {
   const fs::path dir = fresh_dir("bad");
   const std::string missing = (dir / "missing.model").string();
   const std::string garbage = (dir / "garbage.model").string();
-  std::ofstream(garbage) << "this is not a protobuf";
+  write_file(garbage, "this is not a protobuf");
   for (const std::string& path : {missing, garbage}) {
-    try {
-      SentencePieceTokenizer tok(path);
-      FAIL() << "no error for " << path;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::kBadInput);
-      EXPECT_THAT(e.what(), HasSubstr(path));
-    }
+    EXPECT_THAT(error_message(ErrorKind::kBadInput, [&] { SentencePieceTokenizer tok(path); }),
+                HasSubstr(path));
   }
 }
 
@@ -189,13 +161,9 @@ TEST(SentencePieceTokenizer, TooSmallVocabIsAUsageError) {
   const std::vector<std::string_view> lines = {"abc", "def"};
   SentencePieceOptions o;
   o.vocab_size = 100;
-  try {
-    train_sentencepiece(lines, o, (dir / "x.model").string());
-    FAIL() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::kUsage);
-    EXPECT_THAT(e.what(), HasSubstr("vocab size 100"));
-  }
+  EXPECT_THAT(error_message(ErrorKind::kUsage,
+                            [&] { train_sentencepiece(lines, o, (dir / "x.model").string()); }),
+              HasSubstr("vocab size 100"));
   EXPECT_FALSE(fs::exists(dir / "x.model"));
 }
 

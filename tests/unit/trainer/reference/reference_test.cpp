@@ -27,6 +27,7 @@
 
 #include "core/autograd/grad_mode.h"
 #include "core/nn/decoder.h"
+#include "tests/unit/trainer/test_util.h"
 #include "trainer/checkpoint/safetensors.h"
 #include "trainer/optim/adamw.h"
 #include "trainer/optim/grad_clip.h"
@@ -46,7 +47,7 @@ constexpr double kGradTol = 1e-5;
 constexpr double kCurveTol = 2e-5;
 
 std::string fixture_path(const std::string& name) {
-  return std::string(SY_SOURCE_DIR) + "/tests/fixtures/" + name;
+  return testing::source_path("tests/fixtures/" + name);
 }
 
 const std::string& meta(const SafetensorsFile& f, const std::string& key) {
