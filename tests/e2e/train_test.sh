@@ -98,9 +98,11 @@ expect_exit() {  # expect_exit NAME CODE CMD...
   local name="$1" want="$2"
   shift 2
   "$@" >"$TMP/err.txt" 2>&1
-  local code=$?
-  [[ "$code" -eq "$want" ]]
-  check "$name (exit $want, got $code: $(head -c 160 "$TMP/err.txt" | tr '\n' ' '))" $?
+  local code=$? ok=1
+  [[ "$code" -eq "$want" ]] && ok=0
+  local said
+  said="$(head -c 160 "$TMP/err.txt" | tr '\n' ' ')"
+  check "$name (exit $want, got $code: $said)" "$ok"
 }
 expect_exit "unknown key" 2 train "$TMP/r3" model.hidden_sise=32
 expect_exit "cross-field violation" 2 train "$TMP/r3" model.num_kv_heads=3

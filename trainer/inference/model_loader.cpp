@@ -1,3 +1,5 @@
+// load_model(): a checkpoint through the HDF5 reader, or an export through the Hugging Face
+// importer; the tokenizer a config names.
 #include "trainer/inference/model_loader.h"
 
 #include <filesystem>
@@ -6,13 +8,34 @@
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/checkpoint/checkpoint_inspect.h"
 #include "trainer/config/config_loader.h"
+#include "trainer/export/hf_import.h"
 #include "trainer/train/model_builder.h"
 
 namespace sy::trainer {
 
+namespace {
+
+LoadedModel load_export(const std::string& dir) {
+  LoadedModel out;
+  HfExportInfo info;
+  out.config = config_from_hf(dir, &info);
+  if (out.config.data.tokenizer.empty()) {
+    out.config.data.tokenizer = (std::filesystem::path(dir) / kSpTokenizerFile).string();
+  }
+  out.model = std::make_unique<core::nn::Decoder>(decoder_options(out.config));
+  import_hf_weights(dir, *out.model);
+  out.file = dir;
+  out.step = info.step;
+  out.from_export = true;
+  return out;
+}
+
+}  // namespace
+
 LoadedModel load_model(const std::string& path) {
   SY_REQUIRE(ErrorKind::kUsage, std::filesystem::exists(path), "checkpoint '", path,
              "' does not exist");
+  if (is_hf_directory(path)) return load_export(path);
   const CheckpointSummary summary = inspect_checkpoint(path);
   SY_REQUIRE(ErrorKind::kBadInput, summary.ok(), "checkpoint ", summary.file, " failed ",
              summary.failures(), " integrity checks (run switchyard inspect ", path, ")");
@@ -25,13 +48,16 @@ LoadedModel load_model(const std::string& path) {
   return out;
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer(const Config& config) {
+std::string tokenizer_spec(const Config& config) {
   const std::string& t = config.data.tokenizer;
-  if (t == "byte") return std::make_unique<ByteTokenizer>();
-  if (!t.empty()) return std::make_unique<SentencePieceTokenizer>(t);
+  if (!t.empty()) return t;
   const auto beside = std::filesystem::path(config.data.train).parent_path() / "tokenizer.model";
-  if (std::filesystem::exists(beside)) return std::make_unique<SentencePieceTokenizer>(beside.string());
-  return std::make_unique<ByteTokenizer>();
+  if (std::filesystem::exists(beside)) return beside.string();
+  return "byte";
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const Config& config) {
+  return open_tokenizer(tokenizer_spec(config));
 }
 
 }  // namespace sy::trainer

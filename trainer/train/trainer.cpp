@@ -14,10 +14,13 @@
 
 #include "core/common/error.h"
 #include "core/nn/decoder.h"
+#include "parallel/data/gradient_reducer.h"
+#include "parallel/grid/process_grid.h"
 #include "core/ops/elementwise.h"
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/config/config_loader.h"
 #include "trainer/data/sampler.h"
+#include "trainer/export/hf_import.h"
 #include "trainer/data/token_shard.h"
 #include "trainer/optim/adamw.h"
 #include "trainer/optim/grad_clip.h"
@@ -85,6 +88,33 @@ struct RoutingTotals {
   }
 };
 
+// Sums the step's statistics over the data-parallel group (identity on one rank).
+void reduce_step_stats(parallel::Communicator& group, StepMetrics& m, RoutingTotals& r) {
+  if (group.size() == 1) return;
+  double sums[4] = {m.loss, m.ce, m.aux, m.z};
+  double route[2] = {r.max_load_sum, r.entropy_sum};
+  group.all_reduce(sums, 4, parallel::ReduceOp::kSum);
+  group.all_reduce(route, 2, parallel::ReduceOp::kSum);
+  m.loss = sums[0], m.ce = sums[1], m.aux = sums[2], m.z = sums[3];
+  r.max_load_sum = route[0], r.entropy_sum = route[1];
+  int64_t counts[3] = {r.assignments, r.dropped, r.layer_passes};
+  group.all_reduce(counts, 3, parallel::ReduceOp::kSum);
+  r.assignments = counts[0], r.dropped = counts[1], r.layer_passes = counts[2];
+  int64_t experts = static_cast<int64_t>(r.per_expert.size());
+  group.all_reduce(&experts, 1, parallel::ReduceOp::kMax);
+  r.per_expert.resize(static_cast<size_t>(experts), 0);
+  if (experts > 0) group.all_reduce(r.per_expert.data(), experts, parallel::ReduceOp::kSum);
+}
+
+void require_supported_layout(const Config& config) {
+  SY_REQUIRE(ErrorKind::kUsage, config.parallel.ep == 1,
+             "parallel.ep = ", config.parallel.ep,
+             ": expert parallelism is not available yet (use parallel.ep=1)");
+  SY_REQUIRE(ErrorKind::kUsage, config.parallel.pp == 1,
+             "parallel.pp = ", config.parallel.pp,
+             ": pipeline parallelism is not available yet (use parallel.pp=1)");
+}
+
 bool stdout_is_terminal() { return isatty(fileno(stdout)) != 0; }
 
 // SIGTERM / SIGINT / SIGUSR1 (a scheduler's preemption notice) ask for a checkpoint and exit 75
@@ -115,17 +145,24 @@ std::optional<std::string> resume_source(const Config& config) {
 
 }  // namespace
 
-TrainResult train(const Config& config) {
+TrainResult train(const Config& config, parallel::Communicator& world) {
   const auto started = Clock::now();
+  // The layout is checked on every rank before any other work.
+  const parallel::ProcessGrid grid = parallel::ProcessGrid::create(
+      world, config.parallel.dp, config.parallel.ep, config.parallel.pp);
+  require_supported_layout(config);
+  const bool root = world.rank() == 0;
+  parallel::Communicator& dp_comm = grid.dp_comm();
   const std::filesystem::path run_dir(config.run.dir);
-  std::filesystem::create_directories(run_dir);
-  {
+  if (root) {
+    std::filesystem::create_directories(run_dir);
     std::ofstream resolved(run_dir / "config.resolved.yaml");
     resolved << to_yaml(config);
   }
+  world.barrier();
   const bool progress = config.log.progress == ProgressMode::kOn ||
                         (config.log.progress == ProgressMode::kAuto && stdout_is_terminal());
-  RunLog log(run_dir.string(), 0, progress);
+  RunLog log(run_dir.string(), world.rank(), progress);
 
   const TokenShard train_shard = load_shard(config.data.train, config, "data.train");
   std::unique_ptr<TokenShard> val_shard;
@@ -140,18 +177,23 @@ TrainResult train(const Config& config) {
   core::Rng router_rng(static_cast<uint64_t>(config.run.seed) ^ kRouterStream);
   const std::vector<core::nn::NamedParameter> params = model.named_parameters();
   AdamW optimizer(params, adamw_options(config));
+  parallel::GradientReducer reducer(params);
   const LrSchedule schedule = lr_schedule(config);
 
   const ParameterCounts counts = count_parameters(config);
   const double flops_per_token = training_flops_per_token(config);
   double peak_flops = measure_matmul_peak_flops();
   const int64_t micro_batches = config.micro_batches_per_step();
+  // This rank's contiguous share of every step's micro-batches.
+  const int64_t local_micro_batches = micro_batches / grid.dp();
+  const int64_t first_micro = grid.coords().dp_index * local_micro_batches;
   const int64_t mb = config.train.micro_batch_size, t = config.train.seq_len;
   log.info("switchyard train: " + config.run.dir + " | params " + std::to_string(counts.total) +
            " total, " + std::to_string(counts.active) + " active | " +
            std::to_string(micro_batches) + " micro-batches of " + std::to_string(mb) + "x" +
            std::to_string(t) + " per step | data " + config.data.train + " (" +
-           std::to_string(train_shard.size()) + " tokens)");
+           std::to_string(train_shard.size()) + " tokens) | " + std::to_string(world.size()) +
+           " rank(s), dp " + std::to_string(grid.dp()));
 
   int64_t first_step = 0, tokens_seen = 0;
   if (const auto source = resume_source(config)) {
@@ -162,6 +204,10 @@ TrainResult train(const Config& config) {
       router_rng.set_state(it->second);
     }
     log.info("resumed from " + ck.file + " at step " + std::to_string(first_step));
+  } else if (!config.model.init_from.empty()) {
+    // A fresh run starting from pretrained weights (a resumed checkpoint wins over init_from).
+    init_from_hf(config.model.init_from, config, model);
+    log.info("initialised from " + config.model.init_from);
   }
   const auto save = [&](int64_t steps_done) {
     CheckpointState st;
@@ -170,13 +216,18 @@ TrainResult train(const Config& config) {
     st.rngs["router_noise"] = router_rng.state();
     st.data_position["next_step"] = steps_done;  // the sampler is a function of the step
     st.config_yaml = to_yaml(config);
-    const std::string dir = save_checkpoint(config.run.dir, model, optimizer, st,
-                                            config.checkpoint.keep_last,
-                                            config.checkpoint.keep_every);
-    log.info("saved checkpoint " + dir);
+    // Every tensor is replicated over the data-parallel ranks: rank 0 writes, the others wait.
+    if (root) {
+      const std::string dir = save_checkpoint(config.run.dir, model, optimizer, st,
+                                              config.checkpoint.keep_last,
+                                              config.checkpoint.keep_every);
+      log.info("saved checkpoint " + dir);
+    }
+    world.barrier();
   };
 
-  MetricsWriter metrics((run_dir / "metrics.jsonl").string(), first_step);
+  std::optional<MetricsWriter> metrics;
+  if (root) metrics.emplace((run_dir / "metrics.jsonl").string(), first_step);
   SignalScope signals;
   TrainResult result;
   result.steps = first_step;
@@ -186,8 +237,12 @@ TrainResult train(const Config& config) {
     model.zero_grad();
     StepMetrics m;
     RoutingTotals routing;
-    for (int64_t micro = 0; micro < micro_batches; ++micro) {
+    for (int64_t micro = first_micro; micro < first_micro + local_micro_batches; ++micro) {
       sampler.sample(step, micro, mb, inputs.data(), targets.data());
+      // Router noise, like the data, is a function of (seed, step, micro-batch) alone, so
+      // every layout draws the same noise for the same micro-batch.
+      router_rng.set_state({router_rng.state().seed,
+                            (static_cast<uint64_t>(step) * micro_batches + micro) << 32});
       const core::nn::DecoderLoss l = model.loss(core::Tensor::from_ints(inputs, {mb, t}),
                                                  core::Tensor::from_ints(targets, {mb, t}),
                                                  &router_rng, /*training=*/true);
@@ -199,6 +254,8 @@ TrainResult train(const Config& config) {
       m.z += l.z;
       for (const auto& s : l.moe_stats) routing.add(s);
     }
+    reducer.all_reduce(dp_comm);  // gradients: the sum over ranks of the local sums
+    reduce_step_stats(dp_comm, m, routing);
     m.loss /= micro_batches, m.ce /= micro_batches, m.aux /= micro_batches, m.z /= micro_batches;
     m.grad_norm = clip_grad_norm(params, config.optim.grad_clip);
     SY_REQUIRE(ErrorKind::kNumerical, std::isfinite(m.loss) && std::isfinite(m.grad_norm),
@@ -229,20 +286,23 @@ TrainResult train(const Config& config) {
 
     const bool last = m.step == config.train.steps;
     if (m.step % config.log.every == 0 || last) {
-      metrics.write(m);
+      if (metrics) metrics->write(m);
       log.info(format_step_line(m, first_step, config.train.steps,
                                 std::chrono::duration<double>(Clock::now() - started).count()));
     } else {
       log.progress(m.step, config.train.steps);
     }
+    // A signal may reach only some ranks: agree on it so every rank saves and stops together.
+    int64_t stop = g_stop_signal;
+    world.all_reduce(&stop, 1, parallel::ReduceOp::kMax);
     const bool save_now = config.checkpoint.every > 0 && m.step % config.checkpoint.every == 0;
-    if (save_now || last || g_stop_signal != 0) save(m.step);
-    if (g_stop_signal != 0 && !last) {
-      SY_FAIL(ErrorKind::kPreempted, "stopped by signal ", static_cast<int>(g_stop_signal),
+    if (save_now || last || stop != 0) save(m.step);
+    if (stop != 0 && !last) {
+      SY_FAIL(ErrorKind::kPreempted, "stopped by signal ", stop,
               " after saving the checkpoint of step ", m.step, "; rerun to resume");
     }
     const bool eval_now = config.train.eval_every > 0 && m.step % config.train.eval_every == 0;
-    if (val_shard && (eval_now || last)) {
+    if (root && val_shard && (eval_now || last)) {
       const EvalResult e = evaluate(model, *val_shard, t, config.train.eval_windows, mb);
       result.val_ce = e.mean_ce;
       char buf[160];
@@ -253,6 +313,33 @@ TrainResult train(const Config& config) {
     }
   }
   return result;
+}
+
+void print_dry_run(const Config& config, parallel::Communicator& world) {
+  const parallel::ProcessGrid grid = parallel::ProcessGrid::create(
+      world, config.parallel.dp, config.parallel.ep, config.parallel.pp);
+  const std::string layout = grid.describe_all();
+  if (world.rank() != 0) return;
+  const ParameterCounts counts = count_parameters(config);
+  // Per rank: weights, gradients and two AdamW moments in float32, plus activations saved for
+  // backward, roughly 34 floats per token per unit of width per layer (attention, norms, FFN
+  // inputs, the K expert passes) and the logits.
+  const double state_bytes = 16.0 * static_cast<double>(counts.total);
+  const double tokens = static_cast<double>(config.train.micro_batch_size) * config.train.seq_len;
+  const double activation_bytes =
+      4.0 * tokens *
+      (34.0 * config.model.hidden_size * config.model.num_layers +
+       2.0 * config.moe.top_k * config.expert_intermediate_size() * config.num_moe_layers() +
+       2.0 * config.model.vocab_size);
+  std::printf("layout: world %d = dp %d x pp %d, ep %d\n%s", world.size(), grid.dp(), grid.pp(),
+              grid.ep(), layout.c_str());
+  std::printf("parameters: %lld total, %lld active per token\n",
+              static_cast<long long>(counts.total), static_cast<long long>(counts.active));
+  std::printf("micro-batches per step: %d (%d per dp rank) of %dx%d tokens\n",
+              config.micro_batches_per_step(), config.micro_batches_per_step() / grid.dp(),
+              config.train.micro_batch_size, config.train.seq_len);
+  std::printf("memory per rank (estimate): %.1f MiB model + optimizer state, %.1f MiB activations\n",
+              state_bytes / (1 << 20), activation_bytes / (1 << 20));
 }
 
 }  // namespace sy::trainer

@@ -1,0 +1,52 @@
+// Communicator: the collectives and point-to-point calls the parallel layer needs, over one group
+// of ranks. Implementations: MPI (mpi_communicator.h), and a single-rank one for plain runs.
+//
+// Every call is made by every rank of the group in the same order (collectives), and a failure
+// is a sy::Error of kind kDistributed naming the call, never a hang or an abort.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sy::parallel {
+
+enum class ReduceOp { kSum, kMax };
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual std::string name() const = 0;  // "mpi", "single"
+
+  // In place over `count` elements: every rank ends with the reduction of all ranks' buffers.
+  virtual void all_reduce(float* data, int64_t count, ReduceOp op) = 0;
+  virtual void all_reduce(double* data, int64_t count, ReduceOp op) = 0;
+  virtual void all_reduce(int64_t* data, int64_t count, ReduceOp op) = 0;
+  // root's `count` bytes are copied to every rank.
+  virtual void broadcast(void* data, int64_t bytes, int root) = 0;
+  // send (count) from every rank -> recv (size * count), rank r's block at r * count.
+  virtual void all_gather(const float* send, float* recv, int64_t count) = 0;
+  // send (size * count) -> recv (count): block r of the sum over ranks goes to rank r.
+  virtual void reduce_scatter(const float* send, float* recv, int64_t count) = 0;
+  // Variable all-to-all: send_counts[r] floats from send (at send_offsets[r]) go to rank r,
+  // recv_counts[r] floats from rank r arrive at recv_offsets[r]. Zero counts are normal.
+  virtual void all_to_all_v(const float* send, const std::vector<int64_t>& send_counts,
+                            const std::vector<int64_t>& send_offsets, float* recv,
+                            const std::vector<int64_t>& recv_counts,
+                            const std::vector<int64_t>& recv_offsets) = 0;
+  virtual void send(const float* data, int64_t count, int dest, int tag) = 0;
+  virtual void recv(float* data, int64_t count, int source, int tag) = 0;
+  virtual void barrier() = 0;
+  // MPI_Comm_split: ranks with the same color form a new group, ordered by key.
+  virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
+};
+
+// A group of one rank: collectives are identities. Used when the process was not started by a
+// launcher, so a plain `switchyard train` needs no MPI at all.
+std::unique_ptr<Communicator> make_single_communicator();
+
+}  // namespace sy::parallel
