@@ -25,7 +25,7 @@ PACKAGES=(
   # the default multilingual corpus: fortune collections in seven languages
   fortunes fortunes-de fortunes-it fortunes-es fortunes-ru fortunes-pl fortunes-cs
   # reference scripts and fixture checks
-  python3 python3-numpy python3-h5py
+  python3 python3-numpy python3-h5py python3-torch
 )
 
 log() { printf '[setup] %s\n' "$*"; }
