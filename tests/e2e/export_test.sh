@@ -8,13 +8,9 @@
 set -uo pipefail
 BIN="$1"
 SRC="$2"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-
-"$BIN" prep --fortunes --out "$TMP/data" --tokenizer byte >/dev/null
-check prep $?
+setup_fortunes "$BIN"
 
 train() {  # train RUN_DIR [overrides...]
   local dir="$1"

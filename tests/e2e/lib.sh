@@ -28,6 +28,16 @@ expect() {  # expect NAME WANT_CODE PATTERN -- CMD...: CMD exits WANT_CODE, its 
   fi
 }
 
+setup_fortunes() {  # setup_fortunes BIN [ON_EXIT]: sets TMP to a fresh folder, removed at exit
+  # (after running the command ON_EXIT, when given), and prepares the byte-level fortunes in
+  # $TMP/data (train.bin, val.bin), a check named "prep"
+  TMP="$(mktemp -d)"
+  # shellcheck disable=SC2064  # expand ON_EXIT now; TMP is expanded at exit
+  trap "${2:+$2; }"'rm -rf "$TMP"' EXIT
+  "$1" prep --fortunes --out "$TMP/data" --tokenizer byte >/dev/null
+  check prep $?
+}
+
 summary() {  # prints "N passed, M failed"; succeeds when nothing failed (a script's last command)
   echo "${passed} passed, ${failures} failed"
   [[ "$failures" -eq 0 ]]

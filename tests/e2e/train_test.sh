@@ -6,14 +6,11 @@
 set -uo pipefail
 BIN="$1"
 SRC="$2"
-TMP="$(mktemp -d)"
 pid=""
-trap '[[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null; rm -rf "$TMP"' EXIT
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
-
-"$BIN" prep --fortunes --out "$TMP/data" --tokenizer byte >/dev/null
-check prep $?
+# shellcheck disable=SC2016  # $pid is expanded at exit
+setup_fortunes "$BIN" '[[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null'
 
 train() {  # train RUN_DIR [overrides...]
   local dir="$1"

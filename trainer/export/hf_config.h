@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "trainer/common/json.h"
 #include "trainer/config/config.h"
-#include "trainer/export/json.h"
 
 namespace sy::trainer {
 

@@ -13,9 +13,9 @@
 #include "core/common/error.h"
 #include "trainer/checkpoint/checkpoint_files.h"
 #include "trainer/checkpoint/safetensors.h"
+#include "trainer/common/json.h"
 #include "trainer/data/tokenizer.h"
 #include "trainer/export/hf_config.h"
-#include "trainer/export/json.h"
 
 namespace sy::trainer {
 

@@ -12,8 +12,8 @@
 
 #include "core/common/error.h"
 #include "trainer/checkpoint/safetensors.h"
+#include "trainer/common/json.h"
 #include "trainer/data/tokenizer.h"
-#include "trainer/export/json.h"
 
 namespace sy::trainer {
 

@@ -20,23 +20,17 @@
 #include "core/common/error.h"
 #include "tests/unit/trainer/export/export_test_util.h"
 #include "trainer/checkpoint/safetensors.h"
+#include "trainer/common/json.h"
 #include "trainer/data/tokenizer.h"
 #include "trainer/export/hf_config.h"
 #include "trainer/export/hf_import.h"
-#include "trainer/export/json.h"
 #include "trainer/inference/model_loader.h"
 
-namespace sy::trainer {
+// In sy::trainer::testing, so test_util.h's and export_test_util.h's helpers need no using.
+namespace sy::trainer::testing {
 namespace {
 
-using testing::directory_files;
-using testing::error_message;
-using testing::fresh_dir;
 using ::testing::HasSubstr;
-using testing::parameter_values;
-using testing::seeded_model;
-using testing::tiny_export_config;
-using testing::TinyKind;
 namespace fs = std::filesystem;
 
 class HfExportTest : public ::testing::TestWithParam<TinyKind> {};
@@ -259,8 +253,7 @@ TEST(HfExport, CopiesTheSentencePieceModel) {
   Config c = tiny_export_config(TinyKind::kMixtral);
   c.model.vocab_size = 320;
   export_hf(c, *seeded_model(c, 1), (dir / "sp.model").string(), (dir / "e").string());
-  EXPECT_EQ(testing::read_file(dir / "e" / "tokenizer.model"),
-            testing::read_file(dir / "sp.model"));
+  EXPECT_EQ(read_file(dir / "e" / "tokenizer.model"), read_file(dir / "sp.model"));
   EXPECT_FALSE(fs::exists(dir / "e" / kByteTokenizerFile));
   HfExportInfo info;
   const Config back = config_from_hf((dir / "e").string(), &info);
@@ -281,7 +274,7 @@ TEST(HfExport, RefusesANonEmptyOutdirUnlessOverwriting) {
   const Config c = tiny_export_config(TinyKind::kMixtral);
   const auto model = seeded_model(c, 1);
   const fs::path dir = fresh_dir();
-  testing::write_file(dir / "out" / "keep.txt", "x");
+  write_file(dir / "out" / "keep.txt", "x");
   EXPECT_THAT(error_message(ErrorKind::kUsage,
                             [&] { export_hf(c, *model, "byte", (dir / "out").string()); }),
               HasSubstr("not empty"));
@@ -313,4 +306,4 @@ TEST(HfExport, CheckLogitsAreTheModelsLogits) {
 }
 
 }  // namespace
-}  // namespace sy::trainer
+}  // namespace sy::trainer::testing

@@ -17,21 +17,16 @@
 #include "core/common/error.h"
 #include "tests/unit/trainer/export/export_test_util.h"
 #include "trainer/checkpoint/safetensors.h"
+#include "trainer/common/json.h"
 #include "trainer/export/hf_export.h"
-#include "trainer/export/json.h"
 #include "trainer/inference/model_loader.h"
 
-namespace sy::trainer {
+// In sy::trainer::testing, so test_util.h's and export_test_util.h's helpers need no using.
+namespace sy::trainer::testing {
 namespace {
 
 using ::testing::AllOf;
-using testing::error_message;
-using testing::fresh_dir;
 using ::testing::HasSubstr;
-using testing::parameter_values;
-using testing::seeded_model;
-using testing::tiny_export_config;
-using testing::TinyKind;
 namespace fs = std::filesystem;
 using Tensors = std::vector<std::pair<std::string, core::Tensor>>;
 
@@ -124,8 +119,8 @@ TEST_F(HfImportTest, IntegerDtype) {
 }
 
 TEST_F(HfImportTest, CorruptWeightsFile) {
-  const std::string bytes = testing::read_file(file(kHfWeightsFile));
-  testing::write_file(file(kHfWeightsFile), bytes.substr(0, bytes.size() - 10));
+  const std::string bytes = read_file(file(kHfWeightsFile));
+  write_file(file(kHfWeightsFile), bytes.substr(0, bytes.size() - 10));
   EXPECT_THAT(import_error(), HasSubstr(file(kHfWeightsFile)));
 }
 
@@ -196,11 +191,11 @@ TEST_F(HfImportTest, BadSwitchyardObject) {
 
 TEST_F(HfImportTest, MalformedOrMissingConfigJson) {
   const std::string cfg = file(kHfConfigFile);
-  testing::write_file(cfg, "{\n  \"vocab_size\": 64,\n  \"hidden_size\": 16,,\n}\n");
+  write_file(cfg, "{\n  \"vocab_size\": 64,\n  \"hidden_size\": 16,,\n}\n");
   EXPECT_THAT(import_error(), AllOf(HasSubstr(cfg), HasSubstr("line 3")));
-  testing::write_file(cfg, "{\"a\": 1, \"a\": 2}");
+  write_file(cfg, "{\"a\": 1, \"a\": 2}");
   EXPECT_THAT(import_error(), HasSubstr("duplicate key \"a\""));
-  testing::write_file(cfg, "[1, 2]");
+  write_file(cfg, "[1, 2]");
   EXPECT_THAT(import_error(), AllOf(HasSubstr(cfg), HasSubstr("expected a JSON object")));
   fs::remove(cfg);
   EXPECT_THAT(import_error(), AllOf(HasSubstr(cfg), HasSubstr("no such file")));
@@ -282,10 +277,10 @@ TEST_F(HfImportTest, TiedEmbeddingsMayOmitTheHead) {
 TEST_F(HfImportTest, ByteTokenizerFileIsChecked) {
   EXPECT_EQ(hf_tokenizer_spec(dir_), "byte");
   const std::string tok = file(kByteTokenizerFile);
-  testing::write_file(tok, "{\"type\": \"bpe\"}");
+  write_file(tok, "{\"type\": \"bpe\"}");
   EXPECT_THAT(error_message(ErrorKind::kBadInput, [&] { hf_tokenizer_spec(dir_); }),
               AllOf(HasSubstr(tok), HasSubstr("type")));
-  testing::write_file(tok, "{\"type\": \"byte\", \"vocab_size\": 300}");
+  write_file(tok, "{\"type\": \"byte\", \"vocab_size\": 300}");
   EXPECT_THAT(error_message(ErrorKind::kBadInput, [&] { config_from_hf(dir_); }),
               AllOf(HasSubstr(tok), HasSubstr("vocab_size")));
   fs::remove(tok);
@@ -319,7 +314,7 @@ TEST_F(HfImportTest, InitFromChecksTheArchitecture) {
   EXPECT_THAT(
       error_message(ErrorKind::kUsage, [&] { init_from_hf(dir_ + "/nope", config_, *model_); }),
       AllOf(HasSubstr("model.init_from"), HasSubstr("does not exist")));
-  testing::write_file(file(kHfConfigFile), "{}");
+  write_file(file(kHfConfigFile), "{}");
   EXPECT_THAT(error_message(ErrorKind::kBadInput, [&] { init_from_hf(dir_, config_, *model_); }),
               HasSubstr("missing key \"model_type\""));
 }
@@ -331,4 +326,4 @@ TEST_F(HfImportTest, LoadModelReportsBadExports) {
 }
 
 }  // namespace
-}  // namespace sy::trainer
+}  // namespace sy::trainer::testing

@@ -1,5 +1,6 @@
-// JSON for the export files: a strict recursive-descent parser and a Python-compatible writer.
-#include "trainer/export/json.h"
+// JSON for the export files and the safetensors header: a strict recursive-descent parser and a
+// Python-compatible writer.
+#include "trainer/common/json.h"
 
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <unordered_set>
 
 #include "core/common/error.h"
 
@@ -103,10 +105,12 @@ const char* json_kind_name(Json::Kind kind) {
   return "?";
 }
 
-// The parser (a friend of Json, so it fills the members directly).
+// The parser (a friend of Json, so it fills the members directly). A syntax error throws a
+// JsonSyntaxError, which try_parse_json catches.
 class JsonTextParser {
  public:
-  JsonTextParser(const std::string& text, const std::string& path) : s_(text), path_(path) {}
+  JsonTextParser(std::string_view text, const JsonParseOptions& options)
+      : s_(text), options_(options) {}
 
   Json document() {
     Json v = value(0);
@@ -116,20 +120,19 @@ class JsonTextParser {
   }
 
  private:
-  static constexpr int kMaxDepth = 64;
-
   [[noreturn]] void fail(const std::string& what) const {
-    int line = 1, column = 1;
-    for (size_t i = 0; i < pos_ && i < s_.size(); ++i) {
+    JsonSyntaxError error;
+    error.offset = std::min(pos_, s_.size());
+    for (size_t i = 0; i < error.offset; ++i) {
       if (s_[i] == '\n') {
-        ++line;
-        column = 1;
+        ++error.line;
+        error.column = 1;
       } else {
-        ++column;
+        ++error.column;
       }
     }
-    SY_FAIL(ErrorKind::kBadInput, path_, ": bad JSON at line ", line, ", column ", column, ": ",
-            what);
+    error.what = what;
+    throw error;
   }
   char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
   void skip_ws() {
@@ -152,7 +155,7 @@ class JsonTextParser {
   }
 
   Json value(int depth) {
-    if (depth > kMaxDepth) fail("nested too deeply");
+    if (depth > options_.max_depth) fail("nested too deeply");
     skip_ws();
     const char c = peek();
     if (c == '{') return object(depth);
@@ -170,19 +173,20 @@ class JsonTextParser {
     if (literal("true")) return Json::boolean(true);
     if (literal("false")) return Json::boolean(false);
     if (literal("null")) return Json();
-    fail(pos_ < s_.size() ? "unexpected character" : "unexpected end of the file");
+    fail(pos_ < s_.size() ? "unexpected character" : "unexpected end of the text");
   }
 
   Json object(int depth) {
     ++pos_;
     Json v = Json::object();
+    std::unordered_set<std::string> keys;  // hashed: a huge object does not take quadratic time
     for (bool first = true; !consume('}'); first = false) {
       if (!first) expect(',');
       skip_ws();
       if (peek() != '"') fail("expected a string key");
       const size_t key_at = pos_;
       std::string key = string();
-      if (v.find(key) != nullptr) {
+      if (!keys.insert(key).second) {
         pos_ = key_at;
         fail("duplicate key \"" + key + "\"");
       }
@@ -204,6 +208,9 @@ class JsonTextParser {
       while (peek() >= '0' && peek() <= '9') ++pos_;
     };
     digits();
+    if (options_.integers_only && (peek() == '.' || peek() == 'e' || peek() == 'E')) {
+      fail("numbers must be integers");
+    }
     bool integral = true;
     if (peek() == '.') {
       ++pos_;
@@ -222,6 +229,10 @@ class JsonTextParser {
       int64_t n = 0;
       const auto [end, ec] = std::from_chars(first, last, n);
       if (ec == std::errc() && end == last) return Json::integer(n);
+      if (options_.integers_only) {
+        pos_ = begin;
+        fail("integer out of range");
+      }
     }
     double d = 0;
     const auto [end, ec] = std::from_chars(first, last, d);
@@ -289,13 +300,51 @@ class JsonTextParser {
     }
   }
 
-  const std::string& s_;
-  const std::string& path_;
+  std::string_view s_;
+  const JsonParseOptions& options_;
   size_t pos_ = 0;
 };
 
-Json parse_json(const std::string& text, const std::string& path) {
-  return JsonTextParser(text, path).document();
+std::optional<Json> try_parse_json(std::string_view text, const JsonParseOptions& options,
+                                   JsonSyntaxError* error) {
+  try {
+    return JsonTextParser(text, options).document();
+  } catch (JsonSyntaxError& e) {
+    if (error != nullptr) *error = std::move(e);
+    return std::nullopt;
+  }
+}
+
+Json parse_json(const std::string& text, const std::string& path, const JsonParseOptions& options) {
+  JsonSyntaxError e;
+  std::optional<Json> v = try_parse_json(text, options, &e);
+  if (!v) {
+    SY_FAIL(ErrorKind::kBadInput, path, ": bad JSON at line ", e.line, ", column ", e.column, ": ",
+            e.what);
+  }
+  return std::move(*v);
+}
+
+size_t find_invalid_utf8(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const size_t len = b < 0x80           ? 1
+                       : (b >> 5) == 0x6  ? 2
+                       : (b >> 4) == 0xE  ? 3
+                       : (b >> 3) == 0x1E ? 4
+                                          : 0;
+    if (len == 0 || i + len > text.size()) return i;
+    uint32_t cp = len == 1 ? b : b & (0x7F >> len);
+    for (size_t j = 1; j < len; ++j) {
+      const auto c = static_cast<unsigned char>(text[i + j]);
+      if ((c & 0xC0) != 0x80) return i;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    static constexpr uint32_t kMinCodePoint[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMinCodePoint[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
+    i += len;
+  }
+  return std::string::npos;
 }
 
 Json read_json_file(const std::string& path) {
@@ -320,9 +369,7 @@ std::string format_json_double(double v) {
   return s;
 }
 
-namespace {
-
-std::string quote(const std::string& s) {
+std::string quote_json_string(const std::string& s) {
   std::string out = "\"";
   for (const char c : s) {
     if (c == '"' || c == '\\') {
@@ -343,6 +390,8 @@ std::string quote(const std::string& s) {
   return out + "\"";
 }
 
+namespace {
+
 void write_value(const Json& v, int indent, std::string& out) {
   const std::string pad(static_cast<size_t>(indent + 2), ' ');
   switch (v.kind()) {
@@ -359,7 +408,7 @@ void write_value(const Json& v, int indent, std::string& out) {
       out += format_json_double(v.as_double());
       return;
     case Json::Kind::kString:
-      out += quote(v.as_string());
+      out += quote_json_string(v.as_string());
       return;
     case Json::Kind::kArray:
       if (v.items().empty()) {
@@ -384,7 +433,7 @@ void write_value(const Json& v, int indent, std::string& out) {
       std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
       out += "{\n";
       for (size_t i = 0; i < sorted.size(); ++i) {
-        out += pad + quote(sorted[i]->first) + ": ";
+        out += pad + quote_json_string(sorted[i]->first) + ": ";
         write_value(sorted[i]->second, indent + 2, out);
         out += i + 1 < sorted.size() ? ",\n" : "\n";
       }
@@ -403,10 +452,17 @@ std::string write_json(const Json& value) {
 }
 
 void write_text_file_durably(const std::string& path, const std::string& text) {
+  write_file_durably(path, {text});
+}
+
+void write_file_durably(const std::string& path, std::initializer_list<std::string_view> pieces) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   SY_REQUIRE(ErrorKind::kInternal, f != nullptr, "cannot create ", tmp);
-  bool ok = text.empty() || std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  bool ok = true;
+  for (const std::string_view piece : pieces) {
+    ok = ok && (piece.empty() || std::fwrite(piece.data(), 1, piece.size(), f) == piece.size());
+  }
   ok = std::fflush(f) == 0 && ok;
   ok = ::fsync(::fileno(f)) == 0 && ok;
   ok = std::fclose(f) == 0 && ok;

@@ -1,10 +1,13 @@
-// The export JSON module: parsing every kind, strictness (duplicates, trailing text, NaN, depth),
-// error positions, and a writer that matches Python's json.dumps(indent=2, sort_keys=True).
-#include "trainer/export/json.h"
+// The JSON module: parsing every kind, strictness (duplicates, trailing text, NaN, depth), the
+// parse options (integers only, depth), error positions, UTF-8 checks, and a writer that matches
+// Python's json.dumps(indent=2, sort_keys=True).
+#include "trainer/common/json.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/common/error.h"
@@ -60,6 +63,48 @@ TEST(Json, RejectsMalformedText) {
               HasSubstr("nested too deeply"));
   EXPECT_THAT(error_message(ErrorKind::kBadInput, [&] { parse_json("{\n\n  \"a\" 1}", "p"); }),
               HasSubstr("line 3, column 7"));
+}
+
+TEST(Json, OptionsDemandIntegersAndLimitDepth) {
+  JsonParseOptions options;
+  options.integers_only = true;
+  options.max_depth = 2;
+  const std::optional<Json> ok = try_parse_json("[1, [-9223372036854775808]]", options, nullptr);
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(ok->items().at(1).items().at(0).as_int(), INT64_MIN);
+  struct Case {
+    const char* text;
+    const char* what;
+    size_t offset;
+  };
+  const Case cases[] = {
+      {"[1.5]", "numbers must be integers", 2},
+      {"[1e3]", "numbers must be integers", 2},
+      {"[9223372036854775808]", "integer out of range", 1},
+      {"[[[1]]]", "nested too deeply", 3},
+  };
+  for (const Case& c : cases) {
+    JsonSyntaxError error;
+    EXPECT_FALSE(try_parse_json(c.text, options, &error).has_value()) << c.text;
+    EXPECT_EQ(error.what, c.what) << c.text;
+    EXPECT_EQ(error.offset, c.offset) << c.text;
+  }
+  JsonSyntaxError error;
+  EXPECT_FALSE(try_parse_json("{\n \"a\": tru}", {}, &error).has_value());
+  EXPECT_EQ(error.offset, 8u);
+  EXPECT_EQ(error.line, 2);
+  EXPECT_EQ(error.column, 7);
+  EXPECT_EQ(error.what, "unexpected character");
+}
+
+TEST(Json, FindsInvalidUtf8) {
+  EXPECT_EQ(find_invalid_utf8("plain caf\xC3\xA9 \xF0\x9F\x99\x82"), std::string::npos);
+  EXPECT_EQ(find_invalid_utf8("ab\xFF"), 2u);            // not a lead byte
+  EXPECT_EQ(find_invalid_utf8("a\xC3"), 1u);             // truncated
+  EXPECT_EQ(find_invalid_utf8("\xC0\xAF"), 0u);          // overlong
+  EXPECT_EQ(find_invalid_utf8("x\xED\xA0\x80"), 1u);     // a surrogate
+  EXPECT_EQ(find_invalid_utf8("\xF4\x90\x80\x80"), 0u);  // past U+10FFFF
+  EXPECT_EQ(quote_json_string("a\"b\\c\n\x01"), "\"a\\\"b\\\\c\\n\\u0001\"");
 }
 
 TEST(Json, WritesLikePythonJsonDumpsIndent2SortKeys) {
