@@ -18,7 +18,7 @@ PACKAGES=(
   # CPU kernels: BLAS (OpenMP flavour, so BLAS calls nest inside our parallel regions) and OpenMP
   libopenblas-openmp-dev libomp-dev
   # tests and micro-benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev time
   # multi-process runtime, checkpoints, configs, tokenizer
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev zlib1g-dev libyaml-cpp-dev libsentencepiece-dev
   sentencepiece
