@@ -21,6 +21,7 @@
 #include "trainer/config/config_loader.h"
 #include "trainer/data/sampler.h"
 #include "trainer/export/hf_import.h"
+#include "trainer/inference/model_loader.h"
 #include "trainer/data/token_shard.h"
 #include "trainer/optim/adamw.h"
 #include "trainer/optim/grad_clip.h"
@@ -194,6 +195,8 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
            std::to_string(t) + " per step | data " + config.data.train + " (" +
            std::to_string(train_shard.size()) + " tokens) | " + std::to_string(world.size()) +
            " rank(s), dp " + std::to_string(grid.dp()));
+  // The tokenizer this run's data was made with (recorded for eval, generate and export).
+  log.info("tokenizer: " + tokenizer_spec(config));
 
   int64_t first_step = 0, tokens_seen = 0;
   if (const auto source = resume_source(config)) {
