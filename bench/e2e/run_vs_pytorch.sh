@@ -10,17 +10,17 @@
 # 2 steps of each are warm-up; tokens/s is the median of the per-step values of the other S - 2
 # (the C++ values from metrics.jsonl, which time the step itself, not the start-up, the peak-FLOPS
 # probe or the checkpoint written at the end). Prints one row per repeat and, with R > 1, the
-# median over repeats. --keep DIR keeps the run directories, logs and JSON there. --wait-quiet T:
-# before each run, wait (at most T seconds) until the CPUs are idle (< 10% busy over 3 s), for a
-# machine shared with other jobs. Each row reports how much CPU other processes used during each
-# run (% of all CPUs, from /proc/stat minus the run's own user+system time): near 0 = a clean run.
+# median over repeats. --keep DIR keeps the run directories (less the checkpoint), logs and JSON
+# there. --wait-quiet T: before each run, wait (at most T seconds) until the CPUs are idle (< 10%
+# busy over 3 s), for a machine shared with other jobs. Each row reports how much CPU other
+# processes used during each run (% of all CPUs, from /proc/stat minus the run's own user+system
+# time): near 0 = a clean run.
 #
 # Needs: build/release/switchyard (built here if missing), /usr/bin/python3 with python3-torch and
 # numpy, GNU time (/usr/bin/time, Debian package `time`). Prepares data/fortunes-sp8192 if missing.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$ROOT"
 
 STEPS=10
 THREADS=${OMP_NUM_THREADS:-$(nproc)}
@@ -33,19 +33,20 @@ BIN=${SY_BIN:-build/release/switchyard}
 PY=${SY_PYTHON:-/usr/bin/python3}
 GNU_TIME=/usr/bin/time
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --steps) STEPS=$2; shift 2 ;;
     --threads) THREADS=$2; shift 2 ;;
     --repeats) REPEATS=$2; shift 2 ;;
-    --config) CONFIG=$2; shift 2 ;;
-    --keep) KEEP=$2; shift 2 ;;
+    --config) CONFIG=$(realpath -e -- "$2"); shift 2 ;;
+    --keep) KEEP=$(realpath -m -- "$2"); shift 2 ;;
     --wait-quiet) WAIT_QUIET=$2; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "run_vs_pytorch: unknown argument '$1'" >&2; usage 2 >&2 ;;
   esac
 done
+cd "$ROOT"
 if (( STEPS <= WARMUP )); then
   echo "run_vs_pytorch: --steps must be > $WARMUP (the first $WARMUP are warm-up)" >&2; exit 2
 fi
@@ -153,6 +154,7 @@ for ((r = 1; r <= REPEATS; ++r)); do
   cpp_others=$(others_pct "$b0" "$(busy_jiffies)" "$WORK/cpp-$r.time")
   read -r cpp_tps cpp_min cpp_max < <(median_tps "$run/metrics.jsonl")
   cpp_rss=$(max_rss_kib "$WORK/cpp-$r.time")
+  rm -rf "$run/checkpoints"  # 0.7 GB per run for bench-small, not needed here
 
   echo "== [$r/$REPEATS] PyTorch eager peer" >&2
   wait_quiet "the peer"
