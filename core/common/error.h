@@ -54,14 +54,15 @@ template <typename... Args>
 
 #define SY_LIKELY(x) __builtin_expect(!!(x), 1)
 
-#define SY_REQUIRE(kind, cond, ...)                                                    \
-  do {                                                                                 \
-    if (!SY_LIKELY(cond)) {                                                            \
-      ::sy::detail::throw_error((kind), __FILE__, __LINE__, #cond, __VA_ARGS__);       \
-    }                                                                                  \
+#define SY_REQUIRE(kind, cond, ...)                                              \
+  do {                                                                           \
+    if (!SY_LIKELY(cond)) {                                                      \
+      ::sy::detail::throw_error((kind), __FILE__, __LINE__, #cond, __VA_ARGS__); \
+    }                                                                            \
   } while (0)
 
 #define SY_CHECK(cond, ...) SY_REQUIRE(::sy::ErrorKind::kInternal, cond, __VA_ARGS__)
 
 // Unconditional failure, e.g. for switch defaults.
-#define SY_FAIL(kind, ...) ::sy::detail::throw_error((kind), __FILE__, __LINE__, "fail", __VA_ARGS__)
+#define SY_FAIL(kind, ...) \
+  ::sy::detail::throw_error((kind), __FILE__, __LINE__, "fail", __VA_ARGS__)

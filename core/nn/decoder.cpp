@@ -17,7 +17,8 @@ AttentionOptions attention_options(const DecoderOptions& o) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -122,7 +123,8 @@ void Decoder::init(Rng& rng, float std) {
   }
 }
 
-Tensor Decoder::logits(const Tensor& ids, Rng* rng, bool training, std::vector<MoeOutput>* moe) const {
+Tensor Decoder::logits(const Tensor& ids, Rng* rng, bool training,
+                       std::vector<MoeOutput>* moe) const {
   SY_CHECK(ids.ndim() == 2 && ids.dtype() == DType::kI32, "decoder: ids must be int32 (B,T), got ",
            ids.describe());
   const Tensor h = model_.forward(ids, rng, training, moe);

@@ -40,7 +40,8 @@ class DecoderLayer : public Module {
  public:
   DecoderLayer(const DecoderOptions& options, int64_t index);
   // x (B,T,D) -> (B,T,D); an MoE layer appends its output (losses, statistics) to moe_outputs.
-  Tensor forward(const Tensor& x, Rng* rng, bool training, std::vector<MoeOutput>* moe_outputs) const;
+  Tensor forward(const Tensor& x, Rng* rng, bool training,
+                 std::vector<MoeOutput>* moe_outputs) const;
   // Inference: x (1,T,D) continuing the sequence held in cache.
   Tensor forward_cached(const Tensor& x, KvCache& cache) const;
   KvCache make_cache(int64_t capacity) const { return self_attn_.make_cache(capacity); }
@@ -68,9 +69,9 @@ class DecoderBody : public Module {
 };
 
 struct DecoderLoss {
-  Tensor loss;  // () ce + aux_coef * sum aux + z_coef * sum z
-  Tensor ce;    // () mean cross-entropy
-  float aux = 0.0f, z = 0.0f;  // the sums over MoE layers
+  Tensor loss;                      // () ce + aux_coef * sum aux + z_coef * sum z
+  Tensor ce;                        // () mean cross-entropy
+  float aux = 0.0f, z = 0.0f;       // the sums over MoE layers
   std::vector<MoeStats> moe_stats;  // one per MoE layer, in layer order
 };
 

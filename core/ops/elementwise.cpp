@@ -27,9 +27,12 @@ namespace {
 #ifdef SY_HAS_CUDA
 cuda::BinaryOp cuda_op(cpu::BinaryOp op) {
   switch (op) {
-    case cpu::BinaryOp::kAdd: return cuda::BinaryOp::kAdd;
-    case cpu::BinaryOp::kSub: return cuda::BinaryOp::kSub;
-    case cpu::BinaryOp::kMul: return cuda::BinaryOp::kMul;
+    case cpu::BinaryOp::kAdd:
+      return cuda::BinaryOp::kAdd;
+    case cpu::BinaryOp::kSub:
+      return cuda::BinaryOp::kSub;
+    case cpu::BinaryOp::kMul:
+      return cuda::BinaryOp::kMul;
   }
   return cuda::BinaryOp::kAdd;
 }
@@ -222,13 +225,16 @@ Broadcast classify(const char* op, const Tensor& a, const Tensor& b) {
 }
 
 // out = a op b with b broadcast as classified.
-Tensor binary(cpu::BinaryOp op, const char* name, const Tensor& a, const Tensor& b, Broadcast kind) {
+Tensor binary(cpu::BinaryOp op, const char* name, const Tensor& a, const Tensor& b,
+              Broadcast kind) {
   detail::require_f32(name, {&a, &b});
   detail::require_same_device(name, {&a, &b});
   Tensor out = empty_on(a.shape(), a);
   const int64_t n = a.numel();
   switch (kind) {
-    case Broadcast::kSame: run_binary_same(op, a, b, out); break;
+    case Broadcast::kSame:
+      run_binary_same(op, a, b, out);
+      break;
     case Broadcast::kRow: {
       const int64_t cols = b.numel();
       run_binary_row(op, a, b, out, cols ? n / cols : 0, cols);
@@ -239,7 +245,9 @@ Tensor binary(cpu::BinaryOp op, const char* name, const Tensor& a, const Tensor&
       run_binary_col(op, a, b, out, rows, rows ? n / rows : 0);
       break;
     }
-    case Broadcast::kScalar: run_binary_scalar(op, a, b, out); break;
+    case Broadcast::kScalar:
+      run_binary_scalar(op, a, b, out);
+      break;
   }
   return out;
 }
@@ -247,7 +255,8 @@ Tensor binary(cpu::BinaryOp op, const char* name, const Tensor& a, const Tensor&
 // Reduces a gradient g shaped like a down to b's shape (the adjoint of the broadcast).
 Tensor reduce_to(const Tensor& g, const Tensor& b, Broadcast kind) {
   switch (kind) {
-    case Broadcast::kSame: return g;
+    case Broadcast::kSame:
+      return g;
     case Broadcast::kRow: {
       Tensor out = empty_on(b.shape(), g);
       const int64_t cols = b.numel();
@@ -260,7 +269,8 @@ Tensor reduce_to(const Tensor& g, const Tensor& b, Broadcast kind) {
       run_sum_cols(g, nullptr, out, rows, rows ? g.numel() / rows : 0);
       return out;
     }
-    case Broadcast::kScalar: return run_sum_all(g, b.shape());
+    case Broadcast::kScalar:
+      return run_sum_all(g, b.shape());
   }
   return {};
 }
@@ -268,7 +278,8 @@ Tensor reduce_to(const Tensor& g, const Tensor& b, Broadcast kind) {
 // The gradient of b in a * b: sum over the broadcast of g * a.
 Tensor reduce_product_to(const Tensor& g, const Tensor& a, const Tensor& b, Broadcast kind) {
   switch (kind) {
-    case Broadcast::kSame: return binary(cpu::BinaryOp::kMul, "mul", g, a, Broadcast::kSame);
+    case Broadcast::kSame:
+      return binary(cpu::BinaryOp::kMul, "mul", g, a, Broadcast::kSame);
     case Broadcast::kRow: {
       Tensor out = empty_on(b.shape(), g);
       const int64_t cols = b.numel();
@@ -311,22 +322,21 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   const Broadcast kind = classify("mul", a, b);
   Tensor out = binary(cpu::BinaryOp::kMul, "mul", a, b, kind);
   const bool need = should_record(a, b);
-  return record(kMulOp, out, {a, b},
-                [a = need ? a.detach() : Tensor(), b = need ? b.detach() : Tensor(), kind](
-                    const Tensor& g) {
-                  // d/da = g * b (broadcast); d/db = sum over the broadcast of g * a.
-                  Tensor ga = binary(cpu::BinaryOp::kMul, "mul", g, b, kind);
-                  return std::vector<Tensor>{ga, reduce_product_to(g, a, b, kind)};
-                });
+  return record(
+      kMulOp, out, {a, b},
+      [a = need ? a.detach() : Tensor(), b = need ? b.detach() : Tensor(), kind](const Tensor& g) {
+        // d/da = g * b (broadcast); d/db = sum over the broadcast of g * a.
+        Tensor ga = binary(cpu::BinaryOp::kMul, "mul", g, b, kind);
+        return std::vector<Tensor>{ga, reduce_product_to(g, a, b, kind)};
+      });
 }
 
 Tensor scale(const Tensor& x, float s) {
   detail::require_f32("scale", {&x});
   Tensor out = empty_on(x.shape(), x);
   run_axpby(s, x, 0.0f, nullptr, out);
-  return record(kScaleOp, out, {x}, [s](const Tensor& g) {
-    return std::vector<Tensor>{scale(g, s)};
-  });
+  return record(kScaleOp, out, {x},
+                [s](const Tensor& g) { return std::vector<Tensor>{scale(g, s)}; });
 }
 
 Tensor silu(const Tensor& x) {
@@ -347,14 +357,14 @@ Tensor swiglu(const Tensor& gate, const Tensor& up) {
   check_shape(up, gate.shape(), "swiglu: up must match gate");
   Tensor out = empty_on(gate.shape(), gate);
   run_swiglu_forward(gate, up, out);
-  return record(kSwigluOp, out, {gate, up}, [gate = gate.detach(), up = up.detach()](
-                                                const Tensor& g) {
-    detail::require_same_device("swiglu backward", {&gate, &g});
-    Tensor dgate = empty_on(gate.shape(), gate);
-    Tensor dup = empty_on(up.shape(), up);
-    run_swiglu_backward(gate, up, g, dgate, dup);
-    return std::vector<Tensor>{dgate, dup};
-  });
+  return record(kSwigluOp, out, {gate, up},
+                [gate = gate.detach(), up = up.detach()](const Tensor& g) {
+                  detail::require_same_device("swiglu backward", {&gate, &g});
+                  Tensor dgate = empty_on(gate.shape(), gate);
+                  Tensor dup = empty_on(up.shape(), up);
+                  run_swiglu_backward(gate, up, g, dgate, dup);
+                  return std::vector<Tensor>{dgate, dup};
+                });
 }
 
 void add_(Tensor& dst, const Tensor& src) { axpy_(dst, 1.0f, src); }

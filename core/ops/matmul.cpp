@@ -70,21 +70,22 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b) {
   Tensor out = Tensor::empty(output_shape(a, b, g, trans_a), DType::kF32, a.device());
   run_gemm(g, trans_a, trans_b, a, b, out);
   const bool need = should_record(a, b);
-  return record(kMatmulOp, out, {a, b},
-                [a = need ? a.detach() : Tensor(), b = need ? b.detach() : Tensor(), trans_a,
-                 trans_b, g](const Tensor& grad) {
-                  // With C = op(A) op(B):
-                  //   dA = dC op(B)^T      (or op(B) dC^T when A was transposed)
-                  //   dB = op(A)^T dC      (or dC^T op(A) when B was transposed)
-                  // Views flatten a's leading dims so every product is 2-D or batched.
-                  const bool batched = g.batch > 1 || b.ndim() == 3;
-                  const Shape a2 = batched ? a.shape() : (trans_a ? Shape{g.k, g.m} : Shape{g.m, g.k});
-                  const Shape c2 = batched ? grad.shape() : Shape{g.m, g.n};
-                  const Tensor av = a.alias(a2), dc = grad.alias(c2);
-                  Tensor da = trans_a ? matmul(b, dc, trans_b, true) : matmul(dc, b, false, !trans_b);
-                  Tensor db = trans_b ? matmul(dc, av, true, trans_a) : matmul(av, dc, !trans_a, false);
-                  return std::vector<Tensor>{da.alias(a.shape()), db};
-                });
+  return record(
+      kMatmulOp, out, {a, b},
+      [a = need ? a.detach() : Tensor(), b = need ? b.detach() : Tensor(), trans_a, trans_b,
+       g](const Tensor& grad) {
+        // With C = op(A) op(B):
+        //   dA = dC op(B)^T      (or op(B) dC^T when A was transposed)
+        //   dB = op(A)^T dC      (or dC^T op(A) when B was transposed)
+        // Views flatten a's leading dims so every product is 2-D or batched.
+        const bool batched = g.batch > 1 || b.ndim() == 3;
+        const Shape a2 = batched ? a.shape() : (trans_a ? Shape{g.k, g.m} : Shape{g.m, g.k});
+        const Shape c2 = batched ? grad.shape() : Shape{g.m, g.n};
+        const Tensor av = a.alias(a2), dc = grad.alias(c2);
+        Tensor da = trans_a ? matmul(b, dc, trans_b, true) : matmul(dc, b, false, !trans_b);
+        Tensor db = trans_b ? matmul(dc, av, true, trans_a) : matmul(av, dc, !trans_a, false);
+        return std::vector<Tensor>{da.alias(a.shape()), db};
+      });
 }
 
 }  // namespace sy::core

@@ -39,17 +39,18 @@ Tensor logsumexp(const Tensor& x) {
     for (int64_t i = 0; i < n; ++i) s += std::exp(xr[i] - m);
     op[r] = m + std::log(s);
   }
-  return record(kLogsumexpOp, out, {x}, [x = x.detach(), out = out.detach(), rows, n](
-                                            const Tensor& g) {
-    // d lse / d x_i = softmax(x)_i = exp(x_i - lse)
-    Tensor dx = Tensor::empty(x.shape());
-    const float *xv = x.f32(), *lv = out.f32(), *gv = g.f32();
-    float* dv = dx.f32();
-    for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < n; ++i) dv[r * n + i] = gv[r] * std::exp(xv[r * n + i] - lv[r]);
-    }
-    return std::vector<Tensor>{dx};
-  });
+  return record(kLogsumexpOp, out, {x},
+                [x = x.detach(), out = out.detach(), rows, n](const Tensor& g) {
+                  // d lse / d x_i = softmax(x)_i = exp(x_i - lse)
+                  Tensor dx = Tensor::empty(x.shape());
+                  const float *xv = x.f32(), *lv = out.f32(), *gv = g.f32();
+                  float* dv = dx.f32();
+                  for (int64_t r = 0; r < rows; ++r) {
+                    for (int64_t i = 0; i < n; ++i)
+                      dv[r * n + i] = gv[r] * std::exp(xv[r * n + i] - lv[r]);
+                  }
+                  return std::vector<Tensor>{dx};
+                });
 }
 
 Tensor normalize_rows(const Tensor& x) {
@@ -89,7 +90,8 @@ Tensor softplus(const Tensor& x) {
   const int64_t n = x.numel();
   // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large x, no loss for small.
 #pragma omp parallel for simd schedule(static) if (n > cpu::kParallelGrain)
-  for (int64_t i = 0; i < n; ++i) op[i] = std::max(xp[i], 0.0f) + std::log1p(std::exp(-std::abs(xp[i])));
+  for (int64_t i = 0; i < n; ++i)
+    op[i] = std::max(xp[i], 0.0f) + std::log1p(std::exp(-std::abs(xp[i])));
   return record(kSoftplusOp, out, {x}, [x = x.detach()](const Tensor& g) {
     Tensor dx = Tensor::empty(x.shape());
     const float *xv = x.f32(), *gv = g.f32();
@@ -102,7 +104,8 @@ Tensor softplus(const Tensor& x) {
 Tensor sum_rows(const Tensor& x) {
   check_input("sum_rows", x);
   const int64_t rows = x.dim(0), width = rows == 0 ? 0 : x.numel() / rows;
-  Shape out_shape = x.ndim() == 1 ? Shape{} : Shape(std::vector<int64_t>(x.shape().begin() + 1, x.shape().end()));
+  Shape out_shape =
+      x.ndim() == 1 ? Shape{} : Shape(std::vector<int64_t>(x.shape().begin() + 1, x.shape().end()));
   Tensor out = Tensor::empty(out_shape);
   cpu::sum_rows(x.f32(), out.f32(), rows, width);
   return record(kSumRowsOp, out, {x}, [shape = x.shape(), rows, width](const Tensor& g) {

@@ -46,12 +46,13 @@ Tensor slice_rows(const Tensor& x, int64_t start, int64_t count) {
            start + count, ") out of range for ", x.describe());
   const int64_t row_size = rows == 0 ? 0 : x.numel() / rows;
   Tensor out = x.alias(x.shape().with_dim(0, count), start * row_size);
-  return record(kSliceRowsOp, out, {x}, [in_shape = x.shape(), start, row_size,
-                                         dtype = x.dtype(), device = x.device()](const Tensor& g) {
-    Tensor dx = Tensor::zeros(in_shape, dtype, device);
-    dx.alias(g.shape(), start * row_size).copy_(g);
-    return std::vector<Tensor>{dx};
-  });
+  return record(kSliceRowsOp, out, {x},
+                [in_shape = x.shape(), start, row_size, dtype = x.dtype(),
+                 device = x.device()](const Tensor& g) {
+                  Tensor dx = Tensor::zeros(in_shape, dtype, device);
+                  dx.alias(g.shape(), start * row_size).copy_(g);
+                  return std::vector<Tensor>{dx};
+                });
 }
 
 namespace {
@@ -97,9 +98,8 @@ Tensor transpose(const Tensor& x, int d0, int d1) {
   if (a == b) return reshape(x, x.shape().to_vector());
   if (a > b) std::swap(a, b);
   Tensor out = transpose_copy(x, a, b);
-  return record(kTransposeOp, out, {x}, [a, b](const Tensor& g) {
-    return std::vector<Tensor>{transpose_copy(g, a, b)};
-  });
+  return record(kTransposeOp, out, {x},
+                [a, b](const Tensor& g) { return std::vector<Tensor>{transpose_copy(g, a, b)}; });
 }
 
 Tensor concat_rows(const std::vector<Tensor>& parts) {
@@ -125,7 +125,8 @@ Tensor concat_rows(const std::vector<Tensor>& parts) {
   for (const Tensor& p : parts) shapes.push_back(p.shape());
   return record(kConcatRowsOp, out, parts, [shapes, offsets](const Tensor& g) {
     std::vector<Tensor> grads;
-    for (size_t i = 0; i < shapes.size(); ++i) grads.push_back(g.alias(shapes[i], offsets[i]).clone());
+    for (size_t i = 0; i < shapes.size(); ++i)
+      grads.push_back(g.alias(shapes[i], offsets[i]).clone());
     return grads;
   });
 }

@@ -26,7 +26,8 @@ constexpr const char* kEvalUsage =
 }  // namespace
 
 int run_eval_command(int argc, char** argv) {
-  const Options o("eval", argc, argv, {"--checkpoint", "--data", "--seq-len", "--windows", "--batch"});
+  const Options o("eval", argc, argv,
+                  {"--checkpoint", "--data", "--seq-len", "--windows", "--batch"});
   if (o.has("--help")) {
     std::fputs(kEvalUsage, stdout);
     return 0;

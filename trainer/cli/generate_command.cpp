@@ -36,7 +36,8 @@ int run_generate_command(int argc, char** argv) {
   g.sampling.top_k = o.get_int("--top-k", 0);
   g.sampling.top_p = o.get_double("--top-p", 0.95);
   SY_REQUIRE(ErrorKind::kUsage, g.max_new_tokens >= 1, "generate: --max-new-tokens must be >= 1");
-  SY_REQUIRE(ErrorKind::kUsage, g.sampling.temperature >= 0, "generate: --temperature must be >= 0");
+  SY_REQUIRE(ErrorKind::kUsage, g.sampling.temperature >= 0,
+             "generate: --temperature must be >= 0");
   SY_REQUIRE(ErrorKind::kUsage, g.sampling.top_p > 0 && g.sampling.top_p <= 1,
              "generate: --top-p must be in (0, 1]");
   SY_REQUIRE(ErrorKind::kUsage, g.sampling.top_k >= 0, "generate: --top-k must be >= 0");

@@ -12,7 +12,8 @@ AdamW::AdamW(std::vector<core::nn::NamedParameter> params, const AdamWOptions& o
     : options_(options) {
   for (auto& p : params) {
     SY_CHECK(p.tensor.is_cpu(), "AdamW: parameter ", p.name, " is not on the CPU");
-    slots_.push_back({p, core::Tensor::zeros(p.tensor.shape()), core::Tensor::zeros(p.tensor.shape())});
+    slots_.push_back(
+        {p, core::Tensor::zeros(p.tensor.shape()), core::Tensor::zeros(p.tensor.shape())});
   }
 }
 
@@ -31,7 +32,8 @@ void AdamW::step(double lr) {
     float* m = s.m.f32();
     float* v = s.v.f32();
     const int64_t n = s.param.tensor.numel();
-    const float decay = s.param.weight_decay ? static_cast<float>(1.0 - lr * options_.weight_decay) : 1.0f;
+    const float decay =
+        s.param.weight_decay ? static_cast<float>(1.0 - lr * options_.weight_decay) : 1.0f;
     const core::Tensor& grad = s.param.tensor.grad();
     const float* g = grad.defined() ? grad.f32() : nullptr;
 #pragma omp parallel for simd schedule(static) if (n > core::cpu::kParallelGrain)

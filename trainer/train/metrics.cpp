@@ -35,7 +35,8 @@ std::string to_json_line(const StepMetrics& m) {
      << ",\"mfu\":" << num(m.mfu) << ",\"max_expert_load\":" << num(m.max_expert_load)
      << ",\"dropped_fraction\":" << num(m.dropped_fraction)
      << ",\"router_entropy\":" << num(m.router_entropy) << ",\"tokens_per_expert\":[";
-  for (size_t i = 0; i < m.tokens_per_expert.size(); ++i) os << (i ? "," : "") << m.tokens_per_expert[i];
+  for (size_t i = 0; i < m.tokens_per_expert.size(); ++i)
+    os << (i ? "," : "") << m.tokens_per_expert[i];
   os << "]}";
   return os.str();
 }

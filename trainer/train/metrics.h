@@ -12,8 +12,8 @@
 namespace sy::trainer {
 
 struct StepMetrics {
-  int64_t step = 0;     // 1-based: the number of optimizer steps done
-  int64_t tokens = 0;   // tokens seen so far
+  int64_t step = 0;                         // 1-based: the number of optimizer steps done
+  int64_t tokens = 0;                       // tokens seen so far
   double loss = 0, ce = 0, aux = 0, z = 0;  // means over the step's micro-batches
   double lr = 0, grad_norm = 0;
   double tokens_per_s = 0, step_ms = 0, mfu = 0;

@@ -20,7 +20,7 @@ core::nn::DecoderOptions decoder_options(const Config& c) {
   o.router.top_k = c.moe.top_k;
   o.router.normalize_topk = c.moe.normalize_topk;
   o.router.kind = c.moe.router == RouterKind::kNoisyTopk ? core::nn::RouterKind::kNoisyTopK
-                                                          : core::nn::RouterKind::kSoftmax;
+                                                         : core::nn::RouterKind::kSoftmax;
   o.router.capacity_factor = static_cast<float>(c.moe.capacity_factor);
   o.router.drop_policy = c.moe.drop_policy == DropPolicy::kPosition
                              ? core::nn::DropPolicy::kPosition
@@ -43,7 +43,8 @@ ParameterCounts count_parameters(const Config& c) {
   for (int l = 0; l < c.model.num_layers; ++l) {
     const bool moe = c.is_moe_layer(l);
     n.total += attention + norms + (moe ? router + c.moe.num_experts * expert : dense_ffn);
-    n.active += attention + norms + (moe ? d * c.moe.num_experts + c.moe.top_k * expert : dense_ffn);
+    n.active +=
+        attention + norms + (moe ? d * c.moe.num_experts + c.moe.top_k * expert : dense_ffn);
   }
   n.total += 2 * v * d + d;  // embeddings, head, final norm
   n.active += v * d + d;     // the head's matmul is compute; the embedding lookup is not

@@ -2,11 +2,10 @@
 
 #include <unistd.h>
 
-#include <csignal>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -14,15 +13,15 @@
 
 #include "core/common/error.h"
 #include "core/nn/decoder.h"
+#include "core/ops/elementwise.h"
 #include "parallel/data/gradient_reducer.h"
 #include "parallel/grid/process_grid.h"
-#include "core/ops/elementwise.h"
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/config/config_loader.h"
 #include "trainer/data/sampler.h"
+#include "trainer/data/token_shard.h"
 #include "trainer/export/hf_import.h"
 #include "trainer/inference/model_loader.h"
-#include "trainer/data/token_shard.h"
 #include "trainer/optim/adamw.h"
 #include "trainer/optim/grad_clip.h"
 #include "trainer/optim/lr_schedule.h"
@@ -108,11 +107,9 @@ void reduce_step_stats(parallel::Communicator& group, StepMetrics& m, RoutingTot
 }
 
 void require_supported_layout(const Config& config) {
-  SY_REQUIRE(ErrorKind::kUsage, config.parallel.ep == 1,
-             "parallel.ep = ", config.parallel.ep,
+  SY_REQUIRE(ErrorKind::kUsage, config.parallel.ep == 1, "parallel.ep = ", config.parallel.ep,
              ": expert parallelism is not available yet (use parallel.ep=1)");
-  SY_REQUIRE(ErrorKind::kUsage, config.parallel.pp == 1,
-             "parallel.pp = ", config.parallel.pp,
+  SY_REQUIRE(ErrorKind::kUsage, config.parallel.pp == 1, "parallel.pp = ", config.parallel.pp,
              ": pipeline parallelism is not available yet (use parallel.pp=1)");
 }
 
@@ -170,7 +167,8 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
   if (!config.data.val.empty()) {
     val_shard = std::make_unique<TokenShard>(load_shard(config.data.val, config, "data.val"));
   }
-  const BatchSampler sampler(train_shard, config.train.seq_len, static_cast<uint64_t>(config.run.seed));
+  const BatchSampler sampler(train_shard, config.train.seq_len,
+                             static_cast<uint64_t>(config.run.seed));
 
   core::nn::Decoder model(decoder_options(config));
   core::Rng init_rng(static_cast<uint64_t>(config.run.seed) ^ kInitStream);
@@ -221,9 +219,9 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
     st.config_yaml = to_yaml(config);
     // Every tensor is replicated over the data-parallel ranks: rank 0 writes, the others wait.
     if (root) {
-      const std::string dir = save_checkpoint(config.run.dir, model, optimizer, st,
-                                              config.checkpoint.keep_last,
-                                              config.checkpoint.keep_every);
+      const std::string dir =
+          save_checkpoint(config.run.dir, model, optimizer, st, config.checkpoint.keep_last,
+                          config.checkpoint.keep_every);
       log.info("saved checkpoint " + dir);
     }
     world.barrier();
@@ -244,11 +242,11 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
       sampler.sample(step, micro, mb, inputs.data(), targets.data());
       // Router noise, like the data, is a function of (seed, step, micro-batch) alone, so
       // every layout draws the same noise for the same micro-batch.
-      router_rng.set_state({router_rng.state().seed,
-                            (static_cast<uint64_t>(step) * micro_batches + micro) << 32});
-      const core::nn::DecoderLoss l = model.loss(core::Tensor::from_ints(inputs, {mb, t}),
-                                                 core::Tensor::from_ints(targets, {mb, t}),
-                                                 &router_rng, /*training=*/true);
+      router_rng.set_state(
+          {router_rng.state().seed, (static_cast<uint64_t>(step) * micro_batches + micro) << 32});
+      const core::nn::DecoderLoss l =
+          model.loss(core::Tensor::from_ints(inputs, {mb, t}),
+                     core::Tensor::from_ints(targets, {mb, t}), &router_rng, /*training=*/true);
       // The step's gradient is the mean over micro-batches.
       core::scale(l.loss, 1.0f / static_cast<float>(micro_batches)).backward();
       m.loss += l.loss.item();
@@ -261,9 +259,9 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
     reduce_step_stats(dp_comm, m, routing);
     m.loss /= micro_batches, m.ce /= micro_batches, m.aux /= micro_batches, m.z /= micro_batches;
     m.grad_norm = clip_grad_norm(params, config.optim.grad_clip);
-    SY_REQUIRE(ErrorKind::kNumerical, std::isfinite(m.loss) && std::isfinite(m.grad_norm),
-               "step ", step + 1, ": non-finite loss (", m.loss, ") or gradient norm (",
-               m.grad_norm, "); lower optim.lr or check the data");
+    SY_REQUIRE(ErrorKind::kNumerical, std::isfinite(m.loss) && std::isfinite(m.grad_norm), "step ",
+               step + 1, ": non-finite loss (", m.loss, ") or gradient norm (", m.grad_norm,
+               "); lower optim.lr or check the data");
     m.lr = schedule.at(step);
     optimizer.step(m.lr);
 
@@ -341,8 +339,9 @@ void print_dry_run(const Config& config, parallel::Communicator& world) {
   std::printf("micro-batches per step: %d (%d per dp rank) of %dx%d tokens\n",
               config.micro_batches_per_step(), config.micro_batches_per_step() / grid.dp(),
               config.train.micro_batch_size, config.train.seq_len);
-  std::printf("memory per rank (estimate): %.1f MiB model + optimizer state, %.1f MiB activations\n",
-              state_bytes / (1 << 20), activation_bytes / (1 << 20));
+  std::printf(
+      "memory per rank (estimate): %.1f MiB model + optimizer state, %.1f MiB activations\n",
+      state_bytes / (1 << 20), activation_bytes / (1 << 20));
 }
 
 }  // namespace sy::trainer

@@ -24,7 +24,7 @@ void scatter_add_rows(const float* src, const int32_t* idx, float* out, int64_t 
   // Column blocks of at least 16 floats (one cache line) per thread.
   const int64_t max_threads = m * d > kParallelGrain ? omp_get_max_threads() : 1;
   const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(max_threads, d / 16));
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(threads))
+#pragma omp parallel for schedule(static) num_threads(static_cast <int>(threads))
   for (int64_t t = 0; t < threads; ++t) {
     const int64_t c0 = d * t / threads, c1 = d * (t + 1) / threads;
     for (int64_t i = 0; i < m; ++i) {

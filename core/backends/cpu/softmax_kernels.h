@@ -6,7 +6,7 @@
 
 namespace sy::core::cpu {
 
-void softmax_forward(const float* x, float* y, int64_t rows, int64_t n);      // x, y (rows,n)
+void softmax_forward(const float* x, float* y, int64_t rows, int64_t n);  // x, y (rows,n)
 void softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t n);
 void log_softmax_forward(const float* x, float* y, int64_t rows, int64_t n);  // x, y (rows,n)
 void log_softmax_backward(const float* y, const float* dy, float* dx, int64_t rows, int64_t n);

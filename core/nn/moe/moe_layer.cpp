@@ -70,11 +70,13 @@ MoeOutput MoeLayer::forward(const Tensor& x, Rng* rng, bool training) const {
     for (int64_t e = 0; e < e_count; ++e) {
       const int64_t count = offsets[e + 1] - offsets[e];
       if (count == 0) continue;
-      outputs.push_back(experts_[static_cast<size_t>(e)]->forward(slice_rows(xs, offsets[e], count)));
+      outputs.push_back(
+          experts_[static_cast<size_t>(e)]->forward(slice_rows(xs, offsets[e], count)));
     }
     const Tensor ys = outputs.size() == 1 ? outputs[0] : concat_rows(outputs);  // (M,D)
     // 4. Weight each row by its slot's routing weight and scatter-add back to its token.
-    const Tensor w = index_select(reshape(r.weights, {n * k, 1}), Tensor::from_ints(perm_slot, {m}));
+    const Tensor w =
+        index_select(reshape(r.weights, {n * k, 1}), Tensor::from_ints(perm_slot, {m}));
     y = index_add(y, tokens, mul(ys, w));
   }
   out.y = y;

@@ -59,7 +59,8 @@ Routing route(const RouterOptions& options, const Tensor& logits, const Tensor& 
   // h = z + eps * softplus(W_noise x) while training a noisy router; p = softmax(h).
   Tensor h = logits;
   if (options.kind == RouterKind::kNoisyTopK && training) {
-    SY_CHECK(noise_logits.defined() && rng != nullptr, "noisy router needs noise logits and an rng");
+    SY_CHECK(noise_logits.defined() && rng != nullptr,
+             "noisy router needs noise logits and an rng");
     const Tensor eps = rng->normal(logits.shape());
     h = add(logits, mul(softplus(noise_logits), eps));
   }

@@ -36,9 +36,9 @@ TEST(Decoder, ParameterNamesAreTheMixtralExportNames) {
   std::set<std::string> want = {"model.embed_tokens.weight", "model.norm.weight", "lm_head.weight"};
   for (int l = 0; l < 2; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    for (const char* n : {"input_layernorm.weight", "post_attention_layernorm.weight",
-                          "self_attn.q_proj.weight", "self_attn.k_proj.weight",
-                          "self_attn.v_proj.weight", "self_attn.o_proj.weight"})
+    for (const char* n :
+         {"input_layernorm.weight", "post_attention_layernorm.weight", "self_attn.q_proj.weight",
+          "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight"})
       want.insert(p + n);
   }
   for (const char* n : {"gate_proj", "up_proj", "down_proj"})
@@ -46,7 +46,8 @@ TEST(Decoder, ParameterNamesAreTheMixtralExportNames) {
   want.insert("model.layers.1.block_sparse_moe.gate.weight");
   for (int e = 0; e < 4; ++e)
     for (const char* w : {"w1", "w2", "w3"})
-      want.insert("model.layers.1.block_sparse_moe.experts." + std::to_string(e) + "." + w + ".weight");
+      want.insert("model.layers.1.block_sparse_moe.experts." + std::to_string(e) + "." + w +
+                  ".weight");
   EXPECT_EQ(names(model), want);
   for (const auto& p : model.named_parameters()) {
     EXPECT_EQ(p.weight_decay, p.name.find("norm") == std::string::npos) << p.name;
@@ -77,7 +78,8 @@ TEST(Decoder, InitIsSeededAndScaled) {
   a.init(ra, 0.02f);
   b.init(rb, 0.02f);
   const auto pa = a.named_parameters(), pb = b.named_parameters();
-  for (size_t i = 0; i < pa.size(); ++i) EXPECT_EQ(pa[i].tensor.to_vector(), pb[i].tensor.to_vector());
+  for (size_t i = 0; i < pa.size(); ++i)
+    EXPECT_EQ(pa[i].tensor.to_vector(), pb[i].tensor.to_vector());
   for (const auto& p : pa) {
     if (p.name == "model.norm.weight") {
       EXPECT_EQ(p.tensor.to_vector(), std::vector<float>(8, 1.0f));
@@ -172,8 +174,9 @@ TEST(Decoder, CachedDecodingMatchesTheFullForward) {
           << "position " << pos << " token " << v;
     }
   }
-  EXPECT_THROW(model.next_token_logits(Tensor::from_ints(std::vector<int32_t>(10, 1), {1, 10}), caches),
-               sy::Error);  // 7 + 10 > capacity 16
+  EXPECT_THROW(
+      model.next_token_logits(Tensor::from_ints(std::vector<int32_t>(10, 1), {1, 10}), caches),
+      sy::Error);  // 7 + 10 > capacity 16
 }
 
 }  // namespace

@@ -12,9 +12,7 @@ namespace {
 
 const Tensor kA = Tensor::from_vector({1, 2, 3, 4, 5, 6}, {2, 3});
 
-TEST(Elementwise, AddSameShape) {
-  expect_close(add(kA, kA), {2, 4, 6, 8, 10, 12});
-}
+TEST(Elementwise, AddSameShape) { expect_close(add(kA, kA), {2, 4, 6, 8, 10, 12}); }
 
 TEST(Elementwise, RowBroadcast) {
   expect_close(add(kA, Tensor::from_vector({10, 20, 30}, {3})), {11, 22, 33, 14, 25, 36});

@@ -36,7 +36,8 @@ TEST_P(MatmulTranspose, MatchesNaiveProduct) {
   Tensor b = tb ? rng.normal({n, k}) : rng.normal({k, n});
   Tensor c = matmul(a, b, ta, tb);
   ASSERT_EQ(c.shape(), (Shape{m, n}));
-  expect_close(c, naive(a.to_vector(), a.dim(0), a.dim(1), ta, b.to_vector(), b.dim(0), b.dim(1), tb),
+  expect_close(c,
+               naive(a.to_vector(), a.dim(0), a.dim(1), ta, b.to_vector(), b.dim(0), b.dim(1), tb),
                1e-5f, 1e-4f);
 }
 
@@ -78,12 +79,12 @@ TEST(Matmul, RejectsMismatchedShapes) {
   EXPECT_THROW(matmul(Tensor::zeros({2, 2, 3}), Tensor::zeros({3, 5}), true, false), Error);
 }
 
-#define SY_MATMUL_CASE(name, ta, tb, ashape, bshape)                                 \
-  SY_GRADCHECK_CASE("matmul", name) {                                                \
-    GradcheckSpec spec;                                                              \
-    spec.inputs = {rng.normal(Shape ashape), rng.normal(Shape bshape)};              \
+#define SY_MATMUL_CASE(name, ta, tb, ashape, bshape)                                   \
+  SY_GRADCHECK_CASE("matmul", name) {                                                  \
+    GradcheckSpec spec;                                                                \
+    spec.inputs = {rng.normal(Shape ashape), rng.normal(Shape bshape)};                \
     spec.fn = [](const std::vector<Tensor>& x) { return matmul(x[0], x[1], ta, tb); }; \
-    return spec;                                                                     \
+    return spec;                                                                       \
   }
 
 SY_MATMUL_CASE(matmul_nn, false, false, ({3, 4}), ({4, 2}))

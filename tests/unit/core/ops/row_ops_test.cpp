@@ -13,7 +13,8 @@ namespace {
 TEST(RowOps, Values) {
   Tensor x = Tensor::from_vector({0, std::log(3.0f), 1000, 1000}, {2, 2});
   expect_close(logsumexp(x), {std::log(4.0f), 1000 + std::log(2.0f)}, 1e-4f);
-  expect_close(normalize_rows(Tensor::from_vector({1, 3, 2, 2}, {2, 2})), {0.25f, 0.75f, 0.5f, 0.5f});
+  expect_close(normalize_rows(Tensor::from_vector({1, 3, 2, 2}, {2, 2})),
+               {0.25f, 0.75f, 0.5f, 0.5f});
   expect_close(softplus(Tensor::from_vector({0, 100, -100}, {3})), {std::log(2.0f), 100, 0}, 1e-6f);
   expect_close(sum_rows(Tensor::from_vector({1, 2, 3, 4, 5, 6}, {3, 2})), {9, 12});
   EXPECT_THROW(normalize_rows(Tensor::zeros({1, 2})), Error);

@@ -65,7 +65,7 @@ TEST(LrSchedule, WarmupThenCosineToMinLr) {
   LrSchedule s{1.0, 0.1, 4, 14, LrShape::kCosine};
   EXPECT_DOUBLE_EQ(s.at(0), 0.25);
   EXPECT_DOUBLE_EQ(s.at(3), 1.0);
-  EXPECT_DOUBLE_EQ(s.at(4), 1.0);  // decay starts after warmup
+  EXPECT_DOUBLE_EQ(s.at(4), 1.0);     // decay starts after warmup
   EXPECT_NEAR(s.at(13), 0.1, 1e-12);  // the last step reaches min_lr
   EXPECT_NEAR(s.at(4 + 9 / 2.0), 0.55, 0.1);
   for (int64_t i = 4; i < 13; ++i) EXPECT_GE(s.at(i), s.at(i + 1));

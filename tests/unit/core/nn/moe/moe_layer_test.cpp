@@ -40,13 +40,14 @@ struct RefRoute {
   std::vector<std::vector<double>> p_all;
 };
 
-RefRoute ref_route(const std::vector<float>& x, const std::vector<float>& gate, int64_t n, int64_t k,
-                   bool normalize) {
+RefRoute ref_route(const std::vector<float>& x, const std::vector<float>& gate, int64_t n,
+                   int64_t k, bool normalize) {
   RefRoute r;
   for (int64_t t = 0; t < n; ++t) {
     std::vector<double> z(kE);
     for (int64_t e = 0; e < kE; ++e)
-      for (int64_t d = 0; d < kD; ++d) z[e] += static_cast<double>(x[t * kD + d]) * gate[e * kD + d];
+      for (int64_t d = 0; d < kD; ++d)
+        z[e] += static_cast<double>(x[t * kD + d]) * gate[e * kD + d];
     const double mx = *std::max_element(z.begin(), z.end());
     double s = 0;
     for (double& v : z) s += (v = std::exp(v - mx));
@@ -76,7 +77,9 @@ std::vector<double> ref_expert(const std::map<std::string, Tensor>& ps, int e, c
   std::vector<double> h(kF), y(kD, 0.0);
   for (int f = 0; f < kF; ++f) {
     double g = 0, u = 0;
-    for (int d = 0; d < kD; ++d) g += static_cast<double>(w1[f * kD + d]) * x[d], u += static_cast<double>(w3[f * kD + d]) * x[d];
+    for (int d = 0; d < kD; ++d)
+      g += static_cast<double>(w1[f * kD + d]) * x[d],
+          u += static_cast<double>(w3[f * kD + d]) * x[d];
     h[f] = g / (1 + std::exp(-g)) * u;
   }
   for (int d = 0; d < kD; ++d)
@@ -85,8 +88,8 @@ std::vector<double> ref_expert(const std::map<std::string, Tensor>& ps, int e, c
 }
 
 // The layer's output recomputed from a reference routing and a kept mask.
-std::vector<double> ref_output(const MoeLayer& layer, const std::vector<float>& x, const RefRoute& r,
-                               const std::vector<std::vector<bool>>& kept) {
+std::vector<double> ref_output(const MoeLayer& layer, const std::vector<float>& x,
+                               const RefRoute& r, const std::vector<std::vector<bool>>& kept) {
   const auto ps = params(layer);
   const int64_t n = static_cast<int64_t>(r.experts.size());
   std::vector<double> y(static_cast<size_t>(n * kD), 0.0);
@@ -116,7 +119,8 @@ TEST(MoeLayer, DroplessMatchesBruteForce) {
     const MoeOutput out = layer.forward(x, nullptr, true);
     const auto xv = x.to_vector();
     const RefRoute r = ref_route(xv, params(layer).at("gate.weight").to_vector(), 9, 2, normalize);
-    expect_near_all(out.y, ref_output(layer, xv, r, std::vector(9, std::vector<bool>(2, true))), 1e-5);
+    expect_near_all(out.y, ref_output(layer, xv, r, std::vector(9, std::vector<bool>(2, true))),
+                    1e-5);
     EXPECT_EQ(out.stats.dropped, 0);
     EXPECT_EQ(out.stats.assignments, 18);
   }
@@ -188,7 +192,8 @@ TEST(MoeLayer, AuxAndZLossesByHand) {
     double mx = -1e30, s = 0;
     std::vector<double> logits(kE);
     for (int e = 0; e < kE; ++e) {
-      for (int d = 0; d < kD; ++d) logits[e] += static_cast<double>(xv[t * kD + d]) * gate[e * kD + d];
+      for (int d = 0; d < kD; ++d)
+        logits[e] += static_cast<double>(xv[t * kD + d]) * gate[e * kD + d];
       mx = std::max(mx, logits[e]);
       p_mean[e] += r.p_all[t][e] / n;
     }
@@ -254,7 +259,8 @@ TEST(MoeLayer, NoisyRouterIsRandomInTrainingAndCleanInEval) {
   MoeLayer clean(kD, kF, plain);
   auto cps = params(clean);
   for (auto& [name, t] : cps) t.copy_(ps.at(name));
-  EXPECT_EQ(layer.forward(x, nullptr, false).y.to_vector(), clean.forward(x, nullptr, false).y.to_vector());
+  EXPECT_EQ(layer.forward(x, nullptr, false).y.to_vector(),
+            clean.forward(x, nullptr, false).y.to_vector());
   // The noise weights learn.
   Rng d(3);
   const MoeOutput out = layer.forward(x, &d, true);
@@ -277,7 +283,8 @@ TEST(MoeLayer, GradientCheckThroughRoutingExpertsAndLosses) {
   spec.atol = 2e-3;
   spec.fn = [&layer](const std::vector<Tensor>& in) {
     const MoeOutput out = layer.forward(in[0], nullptr, true);
-    return concat_rows({reshape(out.y, {-1}), reshape(out.aux_loss, {1}), reshape(out.z_loss, {1})});
+    return concat_rows(
+        {reshape(out.y, {-1}), reshape(out.aux_loss, {1}), reshape(out.z_loss, {1})});
   };
   Rng check_rng(5);
   const auto result = testing::run_gradcheck(spec, check_rng);
