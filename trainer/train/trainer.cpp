@@ -173,7 +173,7 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
   core::nn::Decoder model(decoder_options(config));
   core::Rng init_rng(static_cast<uint64_t>(config.run.seed) ^ kInitStream);
   model.init(init_rng, static_cast<float>(config.model.init_std));
-  core::Rng router_rng(static_cast<uint64_t>(config.run.seed) ^ kRouterStream);
+  const uint64_t router_seed = static_cast<uint64_t>(config.run.seed) ^ kRouterStream;
   const std::vector<core::nn::NamedParameter> params = model.named_parameters();
   AdamW optimizer(params, adamw_options(config));
   parallel::GradientReducer reducer(params);
@@ -201,9 +201,6 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
     const LoadedCheckpoint ck = load_checkpoint(*source, model, &optimizer);
     first_step = ck.state.step;
     tokens_seen = ck.state.tokens_seen;
-    if (const auto it = ck.state.rngs.find("router_noise"); it != ck.state.rngs.end()) {
-      router_rng.set_state(it->second);
-    }
     log.info("resumed from " + ck.file + " at step " + std::to_string(first_step));
   } else if (!config.model.init_from.empty()) {
     // A fresh run starting from pretrained weights (a resumed checkpoint wins over init_from).
@@ -214,7 +211,6 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
     CheckpointState st;
     st.step = steps_done;
     st.tokens_seen = tokens_seen;
-    st.rngs["router_noise"] = router_rng.state();
     st.data_position["next_step"] = steps_done;  // the sampler is a function of the step
     st.config_yaml = to_yaml(config);
     // Every tensor is replicated over the data-parallel ranks: rank 0 writes, the others wait.
@@ -242,8 +238,9 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
       sampler.sample(step, micro, mb, inputs.data(), targets.data());
       // Router noise, like the data, is a function of (seed, step, micro-batch) alone, so
       // every layout draws the same noise for the same micro-batch.
+      core::Rng router_rng;
       router_rng.set_state(
-          {router_rng.state().seed, (static_cast<uint64_t>(step) * micro_batches + micro) << 32});
+          {router_seed, (static_cast<uint64_t>(step) * micro_batches + micro) << 32});
       const core::nn::DecoderLoss l =
           model.loss(core::Tensor::from_ints(inputs, {mb, t}),
                      core::Tensor::from_ints(targets, {mb, t}), &router_rng, /*training=*/true);
