@@ -208,8 +208,7 @@ TEST(MoeLayer, AuxAndZLossesByHand) {
 }
 
 TEST(MoeLayer, PerfectBalanceGivesAuxOne) {
-  // Zero gate: p is uniform, ties go to experts 0 and 1... so f is not balanced. Instead use
-  // E = K: every token goes to every expert, f_i = 1/E and P_i = 1/E.
+  // With E = K every token goes to every expert: f_i = 1/E and sum_i P_i = 1, so aux = 1.
   RouterOptions o;
   o.num_experts = 3, o.top_k = 3;
   MoeLayer layer(kD, kF, o);
