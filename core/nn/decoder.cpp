@@ -21,6 +21,15 @@ bool ends_with(const std::string& s, const std::string& suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// FNV-1a of a parameter name, then a 64-bit finaliser (splitmix64) to spread it over the key.
+uint64_t name_key(const std::string& name) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (const unsigned char c : name) h = (h ^ c) * 0x100000001b3ull;
+  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+  h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
 }  // namespace
 
 DecoderLayer::DecoderLayer(const DecoderOptions& options, int64_t index)
@@ -32,7 +41,7 @@ DecoderLayer::DecoderLayer(const DecoderOptions& options, int64_t index)
   register_module("post_attention_layernorm", &post_attention_layernorm_);
   if (options.is_moe_layer(index)) {
     moe_ = std::make_unique<MoeLayer>(options.hidden_size, options.expert_intermediate_size,
-                                      options.router);
+                                      options.router, options.expert_shard);
     register_module("block_sparse_moe", moe_.get());
   } else {
     mlp_ = std::make_unique<SwiGLU>(options.hidden_size, options.intermediate_size,
@@ -105,21 +114,28 @@ Decoder::Decoder(const DecoderOptions& options)
   register_module("lm_head", &lm_head_);
 }
 
-void Decoder::init(Rng& rng, float std) {
+void Decoder::init(const Rng& rng, float std) {
   NoGradGuard no_grad;
   const float out_std = std / std::sqrt(2.0f * static_cast<float>(options_.num_layers));
   for (NamedParameter& p : named_parameters()) {
     Tensor& t = p.tensor;
+    Rng stream(rng.state().seed ^ name_key(p.name));
     if (ends_with(p.name, "norm.weight") || ends_with(p.name, "layernorm.weight")) {
       t.fill_(1.0f);
     } else if (ends_with(p.name, ".noise.weight")) {
       t.zero_();
     } else if (ends_with(p.name, "o_proj.weight") || ends_with(p.name, "down_proj.weight") ||
                ends_with(p.name, ".w2.weight")) {
-      rng.normal(t.f32(), t.numel(), 0.0f, out_std);
+      stream.normal(t.f32(), t.numel(), 0.0f, out_std);
     } else {
-      rng.normal(t.f32(), t.numel(), 0.0f, std);
+      stream.normal(t.f32(), t.numel(), 0.0f, std);
     }
+  }
+}
+
+void Decoder::set_expert_exchange(ExpertExchange* exchange) {
+  for (DecoderLayer* layer : model_.layers()) {
+    if (layer->moe() != nullptr) layer->moe()->set_exchange(exchange);
   }
 }
 

@@ -26,6 +26,7 @@ struct DecoderOptions {
   int64_t moe_first_layer = 0;
   int64_t expert_intermediate_size = 0;  // F of each expert
   RouterOptions router;
+  ExpertShard expert_shard;  // the experts of every MoE layer held here (default: all)
   float aux_loss_coef = 0.01f;
   float z_loss_coef = 0.001f;
 
@@ -45,6 +46,7 @@ class DecoderLayer : public Module {
   // Inference: x (1,T,D) continuing the sequence held in cache.
   Tensor forward_cached(const Tensor& x, KvCache& cache) const;
   KvCache make_cache(int64_t capacity) const { return self_attn_.make_cache(capacity); }
+  MoeLayer* moe() const { return moe_.get(); }
 
  private:
   RMSNorm input_layernorm_, post_attention_layernorm_;
@@ -60,6 +62,7 @@ class DecoderBody : public Module {
   Tensor forward(const Tensor& ids, Rng* rng, bool training, std::vector<MoeOutput>* moe) const;
   Tensor forward_cached(const Tensor& ids, std::vector<KvCache>& caches) const;
   std::vector<KvCache> make_caches(int64_t capacity) const;
+  const std::vector<DecoderLayer*>& layers() const { return layers_; }
 
  private:
   Embedding embed_tokens_;
@@ -79,9 +82,13 @@ class Decoder : public Module {
  public:
   explicit Decoder(const DecoderOptions& options);
 
-  // Seeded initialisation in parameter order: norm weights 1, router noise weights 0, output
-  // projections (o_proj, down_proj, w2) normal(0, std / sqrt(2 L)), everything else normal(0, std).
-  void init(Rng& rng, float std);
+  // Seeded initialisation: norm weights 1, router noise weights 0, output projections (o_proj,
+  // down_proj, w2) normal(0, std / sqrt(2 L)), everything else normal(0, std). Each parameter
+  // draws from its own stream, keyed by rng's seed and the parameter's name, so a model holding
+  // only some of the experts (or layers) gets exactly their values in the whole model.
+  void init(const Rng& rng, float std);
+  // Routes every MoE layer's tokens through `exchange` (not owned; null: all experts local).
+  void set_expert_exchange(ExpertExchange* exchange);
 
   // ids (B,T) int32 -> logits (B*T,V); moe collects the MoE layers' outputs when not null.
   Tensor logits(const Tensor& ids, Rng* rng, bool training, std::vector<MoeOutput>* moe) const;

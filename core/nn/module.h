@@ -43,20 +43,25 @@ class Module {
   std::vector<std::pair<std::string, Module*>> children_;
 };
 
-// Owns child modules named "0", "1", ... (model.layers.{l}, experts.{e}).
+// Owns child modules named "0", "1", ... (model.layers.{l}, experts.{e}), or, for a list that
+// holds a contiguous part of a longer one (a rank's share of the experts), "first", "first+1", ...
 class ModuleList : public Module {
  public:
+  explicit ModuleList(int64_t first_index = 0) : first_index_(first_index) {}
+
   template <typename M, typename... Args>
   M& emplace_back(Args&&... args) {
     auto child = std::make_unique<M>(std::forward<Args>(args)...);
     M& ref = *child;
-    register_module(std::to_string(children_.size()), child.get());
+    register_module(std::to_string(first_index_ + static_cast<int64_t>(children_.size())),
+                    child.get());
     children_.push_back(std::move(child));
     return ref;
   }
   size_t size() const { return children_.size(); }
 
  private:
+  int64_t first_index_;
   std::vector<std::unique_ptr<Module>> children_;
 };
 

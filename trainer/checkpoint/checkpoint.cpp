@@ -76,11 +76,12 @@ struct Staged {
 // its tensor's shape. Throws kBadInput naming the dataset on any mismatch or corruption.
 void stage_group(const h5::File& f, const std::string& group,
                  const std::vector<std::pair<std::string, core::Tensor>>& expected,
-                 std::vector<Staged>* staged) {
+                 const ParameterFilter& held_elsewhere, std::vector<Staged>* staged) {
   SY_REQUIRE(ErrorKind::kBadInput, h5::exists(f, group), f.path(), ": missing group ", group);
   std::set<std::string> wanted;
   for (const auto& [name, t] : expected) wanted.insert(name);
   for (const std::string& name : h5::list_links(f, group)) {
+    if (held_elsewhere && held_elsewhere(name) && wanted.count(name) == 0) continue;
     SY_REQUIRE(ErrorKind::kBadInput, wanted.count(name) != 0, f.path(), ": ", L::child(group, name),
                ": unexpected dataset (the model has no parameter '", name, "')");
   }
@@ -113,18 +114,15 @@ std::vector<uint8_t> read_bytes(const h5::File& f, const std::string& path, h5::
 
 }  // namespace
 
-void write_checkpoint_file(const std::string& file, const core::nn::Module& model, const AdamW* opt,
-                           const CheckpointState& st) {
-  h5::File f = h5::File::create(file);
-  h5::write_attr_string(f, L::kRoot, L::kFormatAttr, kCheckpointFormat);
-  h5::write_attr_i64(f, L::kRoot, L::kFormatVersionAttr, kCheckpointFormatVersion);
-  h5::write_attr_i64(f, L::kRoot, L::kStepAttr, st.step);
-  h5::write_attr_i64(f, L::kRoot, L::kTokensAttr, st.tokens_seen);
-  h5::write_attr_string(f, L::kRoot, L::kWriterAttr, std::string("switchyard ") + kVersion);
+namespace {
 
-  std::vector<Entry> entries;
-  std::deque<std::vector<float>> host;  // host copies of device tensors
-  auto add_tensor = [&](const std::string& path, const core::Tensor& t) {
+// The datasets of one write, with host copies of device tensors kept alive until written.
+struct Entries {
+  std::vector<Entry> list;
+  std::deque<std::vector<float>> host;
+  std::deque<std::array<uint64_t, 2>> rng_values;
+
+  void add_tensor(const std::string& path, const core::Tensor& t) {
     SY_CHECK(t.ndim() >= 1, path, ": scalar tensors are not supported in checkpoints");
     const void* data = nullptr;
     if (t.is_cpu()) {
@@ -133,95 +131,142 @@ void write_checkpoint_file(const std::string& file, const core::nn::Module& mode
       host.push_back(t.to_vector());
       data = host.back().data();
     }
-    entries.push_back({path, h5::Elem::kF32, t.shape().to_vector(), data,
-                       static_cast<size_t>(t.numel()) * sizeof(float)});
-  };
-
-  entries.push_back({L::kConfig,
-                     h5::Elem::kU8,
-                     {static_cast<int64_t>(st.config_yaml.size())},
-                     st.config_yaml.data(),
-                     st.config_yaml.size()});
-  h5::create_group(f, L::kParams);
-  for (const core::nn::NamedParameter& p : model.named_parameters()) {
-    check_link_name(p.name, "parameter");
-    add_tensor(L::child(L::kParams, p.name), p.tensor);
+    list.push_back({path, h5::Elem::kF32, t.shape().to_vector(), data,
+                    static_cast<size_t>(t.numel()) * sizeof(float)});
   }
-  if (opt != nullptr) {
-    h5::create_group(f, L::kOptim);
-    h5::write_attr_i64(f, L::kOptim, L::kOptimStepsAttr, opt->steps());
-    h5::create_group(f, L::kOptimM);
-    h5::create_group(f, L::kOptimV);
+
+  // The selected parameters under /params and, with an optimizer, their moments.
+  void add_parameters(const core::nn::Module& model, const AdamW* opt,
+                      const ParameterFilter& filter) {
+    for (const core::nn::NamedParameter& p : model.named_parameters()) {
+      if (filter && !filter(p.name)) continue;
+      check_link_name(p.name, "parameter");
+      add_tensor(L::child(L::kParams, p.name), p.tensor);
+    }
+    if (opt == nullptr) return;
     for (const AdamW::Slot& s : opt->slots()) {
+      if (filter && !filter(s.param.name)) continue;
       check_link_name(s.param.name, "parameter");
       add_tensor(L::child(L::kOptimM, s.param.name), s.m);
       add_tensor(L::child(L::kOptimV, s.param.name), s.v);
     }
   }
+
+  // Phase 1: every dataset with its global shape. Phase 2: the data and its checksum.
+  void write(h5::File& f) const {
+    for (const Entry& e : list) h5::create_dataset(f, e.path, e.elem, e.dims);
+    const int abort_after = abort_after_datasets();
+    int written = 0;
+    for (const Entry& e : list) {
+      if (written == abort_after) {
+        f.flush();     // leave the most plausible partial file behind
+        std::abort();  // the test hook: a process killed mid-save
+      }
+      h5::write_dataset(f, e.path, e.elem, e.data, e.bytes);
+      ++written;
+    }
+    f.flush();
+  }
+};
+
+}  // namespace
+
+void write_checkpoint_file(const std::string& file, const core::nn::Module& model, const AdamW* opt,
+                           const CheckpointState& st, const ParameterFilter& filter) {
+  h5::File f = h5::File::create(file);
+  h5::write_attr_string(f, L::kRoot, L::kFormatAttr, kCheckpointFormat);
+  h5::write_attr_i64(f, L::kRoot, L::kFormatVersionAttr, kCheckpointFormatVersion);
+  h5::write_attr_i64(f, L::kRoot, L::kStepAttr, st.step);
+  h5::write_attr_i64(f, L::kRoot, L::kTokensAttr, st.tokens_seen);
+  h5::write_attr_string(f, L::kRoot, L::kWriterAttr, std::string("switchyard ") + kVersion);
+
+  Entries entries;
+  entries.list.push_back({L::kConfig,
+                          h5::Elem::kU8,
+                          {static_cast<int64_t>(st.config_yaml.size())},
+                          st.config_yaml.data(),
+                          st.config_yaml.size()});
+  h5::create_group(f, L::kParams);
+  if (opt != nullptr) {
+    h5::create_group(f, L::kOptim);
+    h5::write_attr_i64(f, L::kOptim, L::kOptimStepsAttr, opt->steps());
+    h5::create_group(f, L::kOptimM);
+    h5::create_group(f, L::kOptimV);
+  }
+  entries.add_parameters(model, opt, filter);
   h5::create_group(f, L::kRng);
-  std::deque<std::array<uint64_t, 2>> rng_values;
   for (const auto& [name, state] : st.rngs) {
     check_link_name(name, "RNG stream");
-    rng_values.push_back({state.seed, state.offset});
-    entries.push_back({L::child(L::kRng, name),
-                       h5::Elem::kU64,
-                       {2},
-                       rng_values.back().data(),
-                       sizeof(uint64_t) * 2});
+    entries.rng_values.push_back({state.seed, state.offset});
+    entries.list.push_back({L::child(L::kRng, name),
+                            h5::Elem::kU64,
+                            {2},
+                            entries.rng_values.back().data(),
+                            sizeof(uint64_t) * 2});
   }
   h5::create_group(f, L::kData);
   for (const auto& [name, value] : st.data_position) h5::write_attr_i64(f, L::kData, name, value);
   h5::create_group(f, L::kLr);
   h5::write_attr_i64(f, L::kLr, L::kLrStepAttr, st.step);
-
-  // Phase 1: every dataset with its global shape. Phase 2: the data and its checksum.
-  for (const Entry& e : entries) h5::create_dataset(f, e.path, e.elem, e.dims);
-  const int abort_after = abort_after_datasets();
-  int written = 0;
-  for (const Entry& e : entries) {
-    if (written == abort_after) {
-      f.flush();     // leave the most plausible partial file behind
-      std::abort();  // the test hook: a process killed mid-save
-    }
-    h5::write_dataset(f, e.path, e.elem, e.data, e.bytes);
-    ++written;
-  }
-  f.flush();
+  entries.write(f);
   f.close();
 }
 
-std::string save_checkpoint(const std::string& run_dir, const core::nn::Module& model,
-                            const AdamW& opt, const CheckpointState& st, int keep_last,
-                            int keep_every) {
-  SY_CHECK(st.step >= 0, "save_checkpoint: negative step ", st.step);
+void append_checkpoint_tensors(const std::string& file, const core::nn::Module& model,
+                               const AdamW* opt, const ParameterFilter& filter) {
+  h5::File f = h5::File::open(file, /*writable=*/true);
+  SY_REQUIRE(ErrorKind::kInternal, opt == nullptr || h5::exists(f, L::kOptim), file,
+             ": has no optimizer group to add moments to");
+  Entries entries;
+  entries.add_parameters(model, opt, filter);
+  entries.write(f);
+  f.close();
+}
+
+std::string begin_checkpoint(const std::string& run_dir, int64_t step) {
+  SY_CHECK(step >= 0, "save_checkpoint: negative step ", step);
   const fs::path root = fs::path(run_dir) / kCheckpointsDirName;
   std::error_code ec;
   fs::create_directories(root, ec);
   SY_REQUIRE(ErrorKind::kInternal, !ec, root.string(), ": cannot create: ", ec.message());
   remove_temporaries(root.string());
-
-  const std::string name = checkpoint_dir_name(st.step);
+  const std::string name = checkpoint_dir_name(step);
   const fs::path temp = root / (std::string(kTempPrefix) + name + "_" + std::to_string(::getpid()));
   fs::create_directory(temp, ec);
   SY_REQUIRE(ErrorKind::kInternal, !ec, temp.string(), ": cannot create: ", ec.message());
-  const fs::path file = temp / kCheckpointFileName;
-  try {
-    write_checkpoint_file(file.string(), model, &opt, st);
-    fsync_path(file.string());
-    fsync_path(temp.string());
-  } catch (...) {
-    fs::remove_all(temp, ec);  // best effort; the next save removes .tmp_* anyway
-    throw;
-  }
+  return (temp / kCheckpointFileName).string();
+}
 
+std::string publish_checkpoint(const std::string& run_dir, const std::string& temp_file,
+                               int64_t step, int keep_last, int keep_every) {
+  const fs::path temp = fs::path(temp_file).parent_path();
+  fsync_path(temp_file);
+  fsync_path(temp.string());
+  const fs::path root = fs::path(run_dir) / kCheckpointsDirName;
+  const std::string name = checkpoint_dir_name(step);
   const fs::path final_dir = root / name;
   publish_directory(temp.string(), final_dir.string());
   write_latest(root.string(), name);
-  apply_retention(root.string(), keep_last, keep_every, st.step);
+  apply_retention(root.string(), keep_last, keep_every, step);
   return final_dir.string();
 }
 
-LoadedCheckpoint load_checkpoint(const std::string& path, core::nn::Module& model, AdamW* opt) {
+std::string save_checkpoint(const std::string& run_dir, const core::nn::Module& model,
+                            const AdamW& opt, const CheckpointState& st, int keep_last,
+                            int keep_every) {
+  const std::string file = begin_checkpoint(run_dir, st.step);
+  try {
+    write_checkpoint_file(file, model, &opt, st);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(fs::path(file).parent_path(), ec);  // best effort; the next save removes .tmp_*
+    throw;
+  }
+  return publish_checkpoint(run_dir, file, st.step, keep_last, keep_every);
+}
+
+LoadedCheckpoint load_checkpoint(const std::string& path, core::nn::Module& model, AdamW* opt,
+                                 const ParameterFilter& held_elsewhere) {
   LoadedCheckpoint out;
   out.file = resolve_checkpoint_file(path);
   const h5::File f = h5::File::open(out.file);
@@ -236,7 +281,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, core::nn::Module& mode
   for (const core::nn::NamedParameter& p : model.named_parameters()) {
     expected.emplace_back(p.name, p.tensor);
   }
-  stage_group(f, L::kParams, expected, &staged);
+  stage_group(f, L::kParams, expected, held_elsewhere, &staged);
   if (opt != nullptr) {
     SY_REQUIRE(ErrorKind::kBadInput, h5::exists(f, L::kOptim), f.path(), ": missing group ",
                L::kOptim, " (the checkpoint has no optimizer state)");
@@ -246,8 +291,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path, core::nn::Module& mode
       m.emplace_back(s.param.name, s.m);
       v.emplace_back(s.param.name, s.v);
     }
-    stage_group(f, L::kOptimM, m, &staged);
-    stage_group(f, L::kOptimV, v, &staged);
+    stage_group(f, L::kOptimM, m, held_elsewhere, &staged);
+    stage_group(f, L::kOptimV, v, held_elsewhere, &staged);
   }
   SY_REQUIRE(ErrorKind::kBadInput, h5::exists(f, L::kRng), f.path(), ": missing group ", L::kRng);
   for (const std::string& name : h5::list_links(f, L::kRng)) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -43,6 +44,9 @@ struct LoadedCheckpoint {
   int64_t optimizer_steps = 0;  // AdamW's step count, restored into the optimizer when given
 };
 
+// Selects parameters by name (with their AdamW moments); an empty one selects every parameter.
+using ParameterFilter = std::function<bool(const std::string& name)>;
+
 // Saves RUN_DIR/checkpoints/step_NNNNNNNN/checkpoint.h5 for st.step: written into a .tmp_
 // directory, flushed and fsynced, renamed into place, then `latest` is updated and the retention
 // policy applied (the newest keep_last, plus every keep_every-th step when keep_every > 0).
@@ -51,17 +55,33 @@ std::string save_checkpoint(const std::string& run_dir, const core::nn::Module& 
                             const AdamW& opt, const CheckpointState& st, int keep_last,
                             int keep_every);
 
+// save_checkpoint in its steps, for saves that several processes write in turn:
+//   file = begin_checkpoint(run_dir, step)            a new .tmp_ directory; returns its file
+//   write_checkpoint_file(file, ...), then append_checkpoint_tensors(file, ...) by each writer
+//   dir = publish_checkpoint(run_dir, file, step, keep_last, keep_every)
+std::string begin_checkpoint(const std::string& run_dir, int64_t step);
+std::string publish_checkpoint(const std::string& run_dir, const std::string& temp_file,
+                               int64_t step, int keep_last, int keep_every);
+
 // Loads a checkpoint (`path`: a run directory, meaning its latest checkpoint, a checkpoint
 // directory, or a checkpoint.h5) into `model` and, when not null, `opt` (moments and step count).
+// `held_elsewhere`, when set, names the datasets the file may hold that this model does not (the
+// experts of other ranks under expert parallelism); they are skipped, not an error.
 // Everything is read and verified before any tensor is touched, so a failed load leaves the model
 // and optimizer as they were. Any problem with the file is kBadInput naming the file and the
 // dataset or attribute: not HDF5, truncated, corrupt data (Fletcher32 or checksum), a missing or
 // unexpected parameter, a shape that differs from the model's, a newer format_version.
-LoadedCheckpoint load_checkpoint(const std::string& path, core::nn::Module& model, AdamW* opt);
+LoadedCheckpoint load_checkpoint(const std::string& path, core::nn::Module& model, AdamW* opt,
+                                 const ParameterFilter& held_elsewhere = {});
 
 // Writes the checkpoint file itself (no directories, no retention): the layout of
-// docs/CHECKPOINTS.md. save_checkpoint uses it; tests use it to build files directly.
+// docs/CHECKPOINTS.md, with the parameters `filter` selects. save_checkpoint uses it; tests use it
+// to build files directly.
 void write_checkpoint_file(const std::string& file, const core::nn::Module& model, const AdamW* opt,
-                           const CheckpointState& st);
+                           const CheckpointState& st, const ParameterFilter& filter = {});
+// Adds the parameters `filter` selects (and their moments when opt is not null) to a file that
+// write_checkpoint_file made: how a rank writes the tensors only it holds.
+void append_checkpoint_tensors(const std::string& file, const core::nn::Module& model,
+                               const AdamW* opt, const ParameterFilter& filter);
 
 }  // namespace sy::trainer

@@ -146,7 +146,8 @@ Config config_from_hf(const std::string& dir, HfExportInfo* info) {
   return c;
 }
 
-void import_hf_weights(const std::string& dir, core::nn::Module& model) {
+void import_hf_weights(const std::string& dir, core::nn::Module& model,
+                       const std::function<bool(const std::string&)>& held_elsewhere) {
   const std::string config_path = join(dir, kHfConfigFile);
   const Config config = config_from_hf(dir);
   const std::vector<HfTensorSpec> layout = hf_tensor_layout(config);
@@ -187,8 +188,12 @@ void import_hf_weights(const std::string& dir, core::nn::Module& model) {
                " in the model (do the model and moe settings match the export?)");
     params.push_back(p);
   }
-  SY_REQUIRE(ErrorKind::kBadInput, params.size() == layout.size(), config_path,
-             ": describes a different model: ", layout.size(), " tensors there, ", params.size(),
+  size_t expected = layout.size();
+  if (held_elsewhere) {
+    for (const HfTensorSpec& s : layout) expected -= held_elsewhere(s.name) ? 1 : 0;
+  }
+  SY_REQUIRE(ErrorKind::kBadInput, params.size() == expected, config_path,
+             ": describes a different model: ", expected, " tensors there, ", params.size(),
              " exportable parameters in the model (do the model and moe settings match?)");
 
   // Read everything, then write the parameters.
@@ -244,7 +249,8 @@ std::vector<std::string> hf_architecture_mismatches(const Config& exported, cons
   return out;
 }
 
-void init_from_hf(const std::string& dir, const Config& run_config, core::nn::Module& model) {
+void init_from_hf(const std::string& dir, const Config& run_config, core::nn::Module& model,
+                  const std::function<bool(const std::string&)>& held_elsewhere) {
   std::error_code ec;
   SY_REQUIRE(ErrorKind::kUsage, fs::exists(dir, ec), "model.init_from: '", dir, "' does not exist");
   const std::vector<std::string> mismatches =
@@ -255,7 +261,7 @@ void init_from_hf(const std::string& dir, const Config& run_config, core::nn::Mo
     SY_FAIL(ErrorKind::kUsage, "model.init_from: ", join(dir, kHfConfigFile),
             " describes another architecture than the run's config", all);
   }
-  import_hf_weights(dir, model);
+  import_hf_weights(dir, model, held_elsewhere);
 }
 
 }  // namespace sy::trainer

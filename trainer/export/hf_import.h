@@ -10,6 +10,7 @@
 // names the file and the key or tensor.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,7 +41,10 @@ std::string hf_tokenizer_spec(const std::string& dir);
 // config.json sets tie_word_embeddings (it is then a copy of model.embed_tokens.weight). The noisy
 // router's noise.weight is not in exports and keeps its value. Everything is read and checked
 // before any parameter is written, so a failed import leaves the model as it was.
-void import_hf_weights(const std::string& dir, core::nn::Module& model);
+// `held_elsewhere`, when set, names the layout's tensors this model does not hold (the experts of
+// other ranks under expert parallelism): they are checked in the files but not loaded.
+void import_hf_weights(const std::string& dir, core::nn::Module& model,
+                       const std::function<bool(const std::string&)>& held_elsewhere = {});
 
 // What differs between the architecture of an export (config_from_hf) and a run's config, as
 // "model.rope_theta: 10000 in the export, 500 in the run" lines: every setting that changes the
@@ -52,6 +56,7 @@ std::vector<std::string> hf_architecture_mismatches(const Config& exported, cons
 // model.init_from for the trainer: loads the export at `dir` into `model` (built from
 // `run_config`). A dir that does not exist, or whose architecture differs from run_config's
 // (hf_architecture_mismatches), is kUsage naming model.init_from; a bad export is kBadInput.
-void init_from_hf(const std::string& dir, const Config& run_config, core::nn::Module& model);
+void init_from_hf(const std::string& dir, const Config& run_config, core::nn::Module& model,
+                  const std::function<bool(const std::string&)>& held_elsewhere = {});
 
 }  // namespace sy::trainer

@@ -37,7 +37,12 @@ std::string to_json_line(const StepMetrics& m) {
      << ",\"router_entropy\":" << num(m.router_entropy) << ",\"tokens_per_expert\":[";
   for (size_t i = 0; i < m.tokens_per_expert.size(); ++i)
     os << (i ? "," : "") << m.tokens_per_expert[i];
-  os << "]}";
+  os << "]";
+  if (m.expert_parallel) {
+    os << ",\"all_to_all_bytes\":" << m.all_to_all_bytes
+       << ",\"all_to_all_ms\":" << num(m.all_to_all_ms);
+  }
+  os << "}";
   return os.str();
 }
 

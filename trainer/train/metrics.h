@@ -22,6 +22,11 @@ struct StepMetrics {
   double dropped_fraction = 0;
   double router_entropy = 0;
   std::vector<int64_t> tokens_per_expert;  // (E) summed over layers
+  // Expert parallelism (written only when expert_parallel): the token all-to-all of the step,
+  // forward and backward, on the dp group's busiest rank.
+  bool expert_parallel = false;
+  int64_t all_to_all_bytes = 0;  // bytes that rank sent to other ranks
+  double all_to_all_ms = 0;      // time it spent in the exchanges (including waiting for peers)
 };
 
 std::string to_json_line(const StepMetrics& m);

@@ -43,6 +43,7 @@ ParameterCounts count_parameters(const Config& c) {
   for (int l = 0; l < c.model.num_layers; ++l) {
     const bool moe = c.is_moe_layer(l);
     n.total += attention + norms + (moe ? router + c.moe.num_experts * expert : dense_ffn);
+    n.experts += moe ? c.moe.num_experts * expert : 0;
     n.active +=
         attention + norms + (moe ? d * c.moe.num_experts + c.moe.top_k * expert : dense_ffn);
   }

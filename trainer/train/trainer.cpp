@@ -15,6 +15,7 @@
 #include "core/nn/decoder.h"
 #include "core/ops/elementwise.h"
 #include "parallel/data/gradient_reducer.h"
+#include "parallel/expert/token_dispatcher.h"
 #include "parallel/grid/process_grid.h"
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/config/config_loader.h"
@@ -26,6 +27,7 @@
 #include "trainer/optim/grad_clip.h"
 #include "trainer/optim/lr_schedule.h"
 #include "trainer/train/evaluate.h"
+#include "trainer/train/expert_parallel.h"
 #include "trainer/train/hardware_peak.h"
 #include "trainer/train/metrics.h"
 #include "trainer/train/model_builder.h"
@@ -107,8 +109,6 @@ void reduce_step_stats(parallel::Communicator& group, StepMetrics& m, RoutingTot
 }
 
 void require_supported_layout(const Config& config) {
-  SY_REQUIRE(ErrorKind::kUsage, config.parallel.ep == 1, "parallel.ep = ", config.parallel.ep,
-             ": expert parallelism is not available yet (use parallel.ep=1)");
   SY_REQUIRE(ErrorKind::kUsage, config.parallel.pp == 1, "parallel.pp = ", config.parallel.pp,
              ": pipeline parallelism is not available yet (use parallel.pp=1)");
 }
@@ -170,13 +170,28 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
   const BatchSampler sampler(train_shard, config.train.seq_len,
                              static_cast<uint64_t>(config.run.seed));
 
-  core::nn::Decoder model(decoder_options(config));
+  // Expert parallelism: this rank holds one shard of every MoE layer's experts and reaches the
+  // others through the dispatcher over its ep group.
+  core::nn::DecoderOptions options = decoder_options(config);
+  std::unique_ptr<parallel::TokenDispatcher> dispatcher;
+  if (grid.ep() > 1 && options.moe_enabled) {
+    dispatcher = std::make_unique<parallel::TokenDispatcher>(grid.ep_comm(),
+                                                             options.router.num_experts);
+    options.expert_shard = dispatcher->shard();
+  }
+  const ParameterFilter held_elsewhere = experts_held_elsewhere(options.expert_shard);
+  core::nn::Decoder model(options);
+  model.set_expert_exchange(dispatcher.get());
   core::Rng init_rng(static_cast<uint64_t>(config.run.seed) ^ kInitStream);
   model.init(init_rng, static_cast<float>(config.model.init_std));
   const uint64_t router_seed = static_cast<uint64_t>(config.run.seed) ^ kRouterStream;
   const std::vector<core::nn::NamedParameter> params = model.named_parameters();
   AdamW optimizer(params, adamw_options(config));
-  parallel::GradientReducer reducer(params);
+  // Replicated parameters are averaged over the dp group; expert shards over the ranks holding
+  // the same shard (the expert-data-parallel group), which with ep = 1 is the dp group again.
+  const ParameterSplit split = split_parameters(params);
+  parallel::GradientReducer replicated_reducer(split.replicated);
+  parallel::GradientReducer expert_reducer(split.experts);
   const LrSchedule schedule = lr_schedule(config);
 
   const ParameterCounts counts = count_parameters(config);
@@ -192,19 +207,19 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
            std::to_string(micro_batches) + " micro-batches of " + std::to_string(mb) + "x" +
            std::to_string(t) + " per step | data " + config.data.train + " (" +
            std::to_string(train_shard.size()) + " tokens) | " + std::to_string(world.size()) +
-           " rank(s), dp " + std::to_string(grid.dp()));
+           " rank(s), dp " + std::to_string(grid.dp()) + " ep " + std::to_string(grid.ep()));
   // The tokenizer this run's data was made with (recorded for eval, generate and export).
   log.info("tokenizer: " + tokenizer_spec(config));
 
   int64_t first_step = 0, tokens_seen = 0;
   if (const auto source = resume_source(config)) {
-    const LoadedCheckpoint ck = load_checkpoint(*source, model, &optimizer);
+    const LoadedCheckpoint ck = load_checkpoint(*source, model, &optimizer, held_elsewhere);
     first_step = ck.state.step;
     tokens_seen = ck.state.tokens_seen;
     log.info("resumed from " + ck.file + " at step " + std::to_string(first_step));
   } else if (!config.model.init_from.empty()) {
     // A fresh run starting from pretrained weights (a resumed checkpoint wins over init_from).
-    init_from_hf(config.model.init_from, config, model);
+    init_from_hf(config.model.init_from, config, model, held_elsewhere);
     log.info("initialised from " + config.model.init_from);
   }
   const auto save = [&](int64_t steps_done) {
@@ -213,14 +228,10 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
     st.tokens_seen = tokens_seen;
     st.data_position["next_step"] = steps_done;  // the sampler is a function of the step
     st.config_yaml = to_yaml(config);
-    // Every tensor is replicated over the data-parallel ranks: rank 0 writes, the others wait.
-    if (root) {
-      const std::string dir =
-          save_checkpoint(config.run.dir, model, optimizer, st, config.checkpoint.keep_last,
-                          config.checkpoint.keep_every);
-      log.info("saved checkpoint " + dir);
-    }
-    world.barrier();
+    const std::string dir =
+        save_checkpoint_collective(config.run.dir, model, optimizer, st,
+                                   config.checkpoint.keep_last, config.checkpoint.keep_every, grid);
+    if (root) log.info("saved checkpoint " + dir);
   };
 
   std::optional<MetricsWriter> metrics;
@@ -252,10 +263,18 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
       m.z += l.z;
       for (const auto& s : l.moe_stats) routing.add(s);
     }
-    reducer.all_reduce(dp_comm);  // gradients: the sum over ranks of the local sums
+    // Gradients: the sum over ranks of the local sums (an expert's local sum already covers the
+    // tokens its ep group sent it).
+    replicated_reducer.all_reduce(dp_comm);
+    expert_reducer.all_reduce(grid.expert_dp_comm());
     reduce_step_stats(dp_comm, m, routing);
     m.loss /= micro_batches, m.ce /= micro_batches, m.aux /= micro_batches, m.z /= micro_batches;
-    m.grad_norm = clip_grad_norm(params, config.optim.grad_clip);
+    // The global norm counts every parameter once: replicated ones here, each expert shard on
+    // the one rank of the ep group that holds it.
+    double expert_square = grad_square_sum(split.experts);
+    grid.ep_comm().all_reduce(&expert_square, 1, parallel::ReduceOp::kSum);
+    m.grad_norm = std::sqrt(grad_square_sum(split.replicated) + expert_square);
+    clip_grads_to_norm(params, m.grad_norm, config.optim.grad_clip);
     SY_REQUIRE(ErrorKind::kNumerical, std::isfinite(m.loss) && std::isfinite(m.grad_norm), "step ",
                step + 1, ": non-finite loss (", m.loss, ") or gradient norm (", m.grad_norm,
                "); lower optim.lr or check the data");
@@ -272,6 +291,16 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
       // The peak was measured while the machine was busier than now: measure again, keep the best.
       peak_flops = std::max(peak_flops, measure_matmul_peak_flops());
       m.mfu = m.tokens_per_s * flops_per_token / peak_flops;
+    }
+    if (dispatcher) {
+      // The exchange's traffic on the busiest rank of the dp group (all wait for it).
+      const parallel::ExchangeTraffic traffic = dispatcher->traffic();
+      double busiest[2] = {static_cast<double>(traffic.bytes_sent), traffic.seconds};
+      dp_comm.all_reduce(busiest, 2, parallel::ReduceOp::kMax);
+      m.expert_parallel = true;
+      m.all_to_all_bytes = static_cast<int64_t>(busiest[0]);
+      m.all_to_all_ms = busiest[1] * 1000.0;
+      dispatcher->reset_traffic();
     }
     if (routing.layer_passes > 0) {
       m.max_expert_load = routing.max_load_sum / routing.layer_passes;
@@ -300,7 +329,10 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
               " after saving the checkpoint of step ", m.step, "; rerun to resume");
     }
     const bool eval_now = config.train.eval_every > 0 && m.step % config.train.eval_every == 0;
-    if (root && val_shard && (eval_now || last)) {
+    // Evaluation runs on the first ep group (rank 0 alone without expert parallelism): its
+    // ranks exchange tokens for the same windows, and rank 0 reports.
+    const bool evaluates = grid.coords().expert_replica == 0;
+    if (evaluates && val_shard && (eval_now || last)) {
       const EvalResult e = evaluate(model, *val_shard, t, config.train.eval_windows, mb);
       result.val_ce = e.mean_ce;
       char buf[160];
@@ -322,7 +354,7 @@ void print_dry_run(const Config& config, parallel::Communicator& world) {
   // Per rank: weights, gradients and two AdamW moments in float32, plus activations saved for
   // backward, roughly 34 floats per token per unit of width per layer (attention, norms, FFN
   // inputs, the K expert passes) and the logits.
-  const double state_bytes = 16.0 * static_cast<double>(counts.total);
+  const double state_bytes = 16.0 * static_cast<double>(counts.per_rank(grid.ep()));
   const double tokens = static_cast<double>(config.train.micro_batch_size) * config.train.seq_len;
   const double activation_bytes =
       4.0 * tokens *
@@ -331,8 +363,9 @@ void print_dry_run(const Config& config, parallel::Communicator& world) {
        2.0 * config.model.vocab_size);
   std::printf("layout: world %d = dp %d x pp %d, ep %d\n%s", world.size(), grid.dp(), grid.pp(),
               grid.ep(), layout.c_str());
-  std::printf("parameters: %lld total, %lld active per token\n",
-              static_cast<long long>(counts.total), static_cast<long long>(counts.active));
+  std::printf("parameters: %lld total, %lld active per token, %lld held per rank\n",
+              static_cast<long long>(counts.total), static_cast<long long>(counts.active),
+              static_cast<long long>(counts.per_rank(grid.ep())));
   std::printf("micro-batches per step: %d (%d per dp rank) of %dx%d tokens\n",
               config.micro_batches_per_step(), config.micro_batches_per_step() / grid.dp(),
               config.train.micro_batch_size, config.train.seq_len);
