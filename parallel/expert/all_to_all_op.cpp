@@ -1,7 +1,7 @@
 #include "parallel/expert/all_to_all_op.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 
 #include "core/autograd/node.h"
 #include "core/common/error.h"
@@ -27,8 +27,8 @@ core::Tensor exchange(const core::Tensor& x, int64_t d, const std::vector<int64_
     recv_counts[r] = recv_rows[r] * d, recv_offsets[r] = recv_at;
     send_at += send_counts[r], recv_at += recv_counts[r];
   }
-  SY_CHECK(send_at == x.numel(), "all_to_all_rows: send counts cover ", send_at / std::max<int64_t>(d, 1),
-           " rows of ", x.describe());
+  SY_CHECK(send_at == x.numel(), "all_to_all_rows: send counts cover ",
+           send_at / std::max<int64_t>(d, 1), " rows of ", x.describe());
   core::Tensor out = core::Tensor::empty({recv_at / std::max<int64_t>(d, 1), d});
   const auto t0 = std::chrono::steady_clock::now();
   group.all_to_all_v(x.f32(), send_counts, send_offsets, out.f32(), recv_counts, recv_offsets);
@@ -53,8 +53,8 @@ core::Tensor all_to_all_rows(const core::Tensor& x, const std::vector<int64_t>& 
   core::Tensor out = exchange(x, d, send_rows, recv_rows, group, traffic.get());
   return core::record(kAllToAllRowsOp, out, {x},
                       [d, send_rows, recv_rows, &group, traffic](const core::Tensor& g) {
-                        return std::vector<core::Tensor>{exchange(
-                            g, d, recv_rows, send_rows, group, traffic.get())};
+                        return std::vector<core::Tensor>{
+                            exchange(g, d, recv_rows, send_rows, group, traffic.get())};
                       });
 }
 

@@ -11,7 +11,8 @@ namespace {
 
 core::Tensor reorder(const core::Tensor& rows, const std::vector<int32_t>& order) {
   if (order.empty()) return rows;
-  return core::index_select(rows, core::Tensor::from_ints(order, {static_cast<int64_t>(order.size())}));
+  return core::index_select(rows,
+                            core::Tensor::from_ints(order, {static_cast<int64_t>(order.size())}));
 }
 
 }  // namespace
@@ -23,8 +24,8 @@ TokenDispatcher::TokenDispatcher(Communicator& group, int64_t num_experts)
       traffic_(std::make_shared<ExchangeTraffic>()) {}
 
 core::nn::ExpertShard TokenDispatcher::shard_of(int rank, int size, int64_t num_experts) {
-  SY_REQUIRE(ErrorKind::kUsage, size >= 1 && num_experts % size == 0, "moe.num_experts = ",
-             num_experts, " cannot be split evenly over parallel.ep = ", size,
+  SY_REQUIRE(ErrorKind::kUsage, size >= 1 && num_experts % size == 0,
+             "moe.num_experts = ", num_experts, " cannot be split evenly over parallel.ep = ", size,
              " ranks (ep must divide the number of experts)");
   const int64_t per_rank = num_experts / size;
   return {rank * per_rank, per_rank};
@@ -39,7 +40,9 @@ TokenDispatcher::Plan TokenDispatcher::prepare(const std::vector<int64_t>& count
   std::vector<int64_t> all_counts(static_cast<size_t>(p * e_count), 0);
   std::copy(counts.begin(), counts.end(), all_counts.begin() + me * e_count);
   group_.all_reduce(all_counts.data(), static_cast<int64_t>(all_counts.size()), ReduceOp::kSum);
-  const auto count = [&](int s, int64_t e) { return all_counts[static_cast<size_t>(s * e_count + e)]; };
+  const auto count = [&](int s, int64_t e) {
+    return all_counts[static_cast<size_t>(s * e_count + e)];
+  };
 
   Plan plan;
   plan.send_rows.assign(static_cast<size_t>(p), 0);

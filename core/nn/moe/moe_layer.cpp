@@ -15,10 +15,10 @@ MoeLayer::MoeLayer(int64_t hidden, int64_t expert_hidden, const RouterOptions& o
       experts_list_(shard_.first) {
   SY_CHECK(options.num_experts >= 1 && options.top_k >= 1 && options.top_k <= options.num_experts,
            "MoE: top_k ", options.top_k, " with ", options.num_experts, " experts");
-  SY_CHECK(shard_.first >= 0 && shard_.count >= 1 &&
-               shard_.first + shard_.count <= options.num_experts,
-           "MoE: expert shard [", shard_.first, ", ", shard_.first + shard_.count, ") of ",
-           options.num_experts, " experts");
+  SY_CHECK(
+      shard_.first >= 0 && shard_.count >= 1 && shard_.first + shard_.count <= options.num_experts,
+      "MoE: expert shard [", shard_.first, ", ", shard_.first + shard_.count, ") of ",
+      options.num_experts, " experts");
   register_module("gate", &gate_);
   if (options.kind == RouterKind::kNoisyTopK) {
     noise_ = std::make_unique<Linear>(hidden, options.num_experts);
