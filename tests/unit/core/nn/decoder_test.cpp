@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <set>
 
 #include "core/autograd/grad_mode.h"
@@ -177,6 +178,26 @@ TEST(Decoder, CachedDecodingMatchesTheFullForward) {
   EXPECT_THROW(
       model.next_token_logits(Tensor::from_ints(std::vector<int32_t>(10, 1), {1, 10}), caches),
       sy::Error);  // 7 + 10 > capacity 16
+}
+
+TEST(Decoder, AShardIsInitialisedExactlyAsItsPartOfTheWholeModel) {
+  DecoderOptions o = tiny();
+  Decoder whole(o);
+  o.expert_shard = {1, 2};
+  Decoder shard(o);
+  whole.init(Rng(9), 0.1f);
+  shard.init(Rng(9), 0.1f);
+  std::map<std::string, Tensor> by_name;
+  for (const auto& p : whole.named_parameters()) by_name[p.name] = p.tensor;
+  const auto ps = shard.named_parameters();
+  EXPECT_EQ(ps.size() + 2 * 2 * 3, by_name.size());  // 2 layers x 2 missing experts x 3 tensors
+  for (const auto& p : ps) {
+    ASSERT_TRUE(by_name.count(p.name)) << p.name;
+    EXPECT_EQ(p.tensor.to_vector(), by_name[p.name].to_vector()) << p.name;
+  }
+  // Different names draw different values.
+  EXPECT_NE(by_name["model.layers.0.block_sparse_moe.experts.1.w1.weight"].to_vector(),
+            by_name["model.layers.0.block_sparse_moe.experts.2.w1.weight"].to_vector());
 }
 
 }  // namespace

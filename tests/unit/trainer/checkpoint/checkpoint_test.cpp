@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "tests/unit/trainer/test_util.h"
 #include "trainer/checkpoint/checkpoint_inspect.h"
 #include "trainer/config/config_loader.h"
+#include "trainer/train/expert_parallel.h"
 
 namespace sy::trainer {
 namespace {
@@ -283,6 +285,66 @@ TEST(Checkpoint, InspectSummarizesAndVerifiesEveryDataset) {
                            "moe: 4 experts, top-2", "/params/lm_head.weight", "all OK"}) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }
+}
+
+// ---- Checkpoints written by several expert shards ---------------------------------------------
+
+// A model holding experts [first, first + 2) of `full`'s 4, with full's weights, moments and step.
+Trained shard_of(const Trained& full, int64_t first) {
+  DecoderOptions o = tiny();
+  o.expert_shard = {first, 2};
+  Trained t = testing::make_tiny_model(1, o);
+  std::map<std::string, const AdamW::Slot*> slot_of;
+  for (const AdamW::Slot& s : full.opt->slots()) slot_of[s.param.name] = &s;
+  for (AdamW::Slot& s : t.opt->mutable_slots()) {
+    const AdamW::Slot& from = *slot_of.at(s.param.name);
+    s.param.tensor.copy_(from.param.tensor);
+    s.m.copy_(from.m);
+    s.v.copy_(from.v);
+  }
+  t.opt->set_steps(full.opt->steps());
+  return t;
+}
+
+TEST(Checkpoint, ShardsWrittenInTurnLoadAsTheWholeModelAndAsEachShard) {
+  const Trained full = make_trained(11, 3);
+  const Trained low = shard_of(full, 0), high = shard_of(full, 2);
+  const std::string file = (fresh_dir() / "checkpoint.h5").string();
+  write_checkpoint_file(file, *low.model, low.opt.get(), make_state(3));
+  append_checkpoint_tensors(file, *high.model, high.opt.get(), is_expert_parameter);
+
+  // The file holds the whole model: it loads into one process, bit for bit.
+  Trained whole = make_trained(12, 0);
+  load_checkpoint(file, *whole.model, whole.opt.get());
+  expect_identical(full, whole);
+
+  // And into the other shard, which skips the experts held elsewhere.
+  Trained again = shard_of(make_trained(13, 0), 2);
+  const core::nn::ExpertShard high_shard{2, 2};
+  load_checkpoint(file, *again.model, again.opt.get(), experts_held_elsewhere(high_shard));
+  expect_identical(high, again);
+}
+
+TEST(Checkpoint, ShardedLoadsRejectWhatNoRankHolds) {
+  const Trained full = make_trained(11, 1);
+  const Trained low = shard_of(full, 0);
+  const std::string file = (fresh_dir() / "checkpoint.h5").string();
+  write_checkpoint_file(file, *low.model, low.opt.get(), make_state(1));
+
+  // Experts 2 and 3 were never appended: the whole model misses them.
+  Trained whole = make_trained(12, 0);
+  EXPECT_NE(error_message(ErrorKind::kBadInput,
+                          [&] { load_checkpoint(file, *whole.model, whole.opt.get()); })
+                .find("experts.2.w1.weight: missing dataset"),
+            std::string::npos);
+  // A shard that does not declare the other experts as held elsewhere rejects them.
+  const std::string complete = (fresh_dir("complete") / "checkpoint.h5").string();
+  write_checkpoint_file(complete, *full.model, full.opt.get(), make_state(1));
+  Trained shard = shard_of(full, 2);
+  EXPECT_NE(error_message(ErrorKind::kBadInput,
+                          [&] { load_checkpoint(complete, *shard.model, shard.opt.get()); })
+                .find("unexpected dataset"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/autograd/grad_mode.h"
+#include "core/common/error.h"
 #include "core/ops/reduce.h"
 #include "core/ops/view_ops.h"
 #include "tests/unit/core/gradcheck/gradcheck.h"
@@ -288,6 +289,61 @@ TEST(MoeLayer, GradientCheckThroughRoutingExpertsAndLosses) {
   Rng check_rng(5);
   const auto result = testing::run_gradcheck(spec, check_rng);
   EXPECT_TRUE(result.ok) << result.worst;
+}
+
+// An exchange within one process that moves nothing: dispatch and combine are identities, but
+// the layer takes the exchange's path (per-expert counts in, local groups out).
+class LoopbackExchange : public ExpertExchange {
+ public:
+  Tensor dispatch(const Tensor& xs, const std::vector<int64_t>& counts,
+                  std::vector<int64_t>* local_counts) override {
+    ++dispatches;
+    *local_counts = counts;
+    return xs;
+  }
+  Tensor combine(const Tensor& yr) override {
+    ++combines;
+    return yr;
+  }
+  int dispatches = 0, combines = 0;
+};
+
+TEST(MoeLayer, AnExchangeThatMovesNothingChangesNothing) {
+  RouterOptions o;
+  o.num_experts = 4, o.top_k = 2;
+  MoeLayer plain(6, 5, o), exchanged(6, 5, o);
+  randomise(plain, 21);
+  randomise(exchanged, 21);
+  LoopbackExchange loop;
+  exchanged.set_exchange(&loop);
+  Rng rng(4);
+  const Tensor x = rng.normal({7, 6});
+  const MoeOutput a = plain.forward(x, nullptr, true), b = exchanged.forward(x, nullptr, true);
+  EXPECT_EQ(a.y.to_vector(), b.y.to_vector());
+  sum(a.y).backward();
+  sum(b.y).backward();
+  const auto pa = params(plain), pb = params(exchanged);
+  for (const auto& [name, t] : pa)
+    EXPECT_EQ(t.grad().to_vector(), pb.at(name).grad().to_vector()) << name;
+  EXPECT_EQ(loop.dispatches, 1);
+  EXPECT_EQ(loop.combines, 1);
+}
+
+TEST(MoeLayer, AShardNamesItsExpertsGloballyAndNeedsAnExchange) {
+  RouterOptions o;
+  o.num_experts = 4, o.top_k = 1;
+  MoeLayer shard(6, 5, o, ExpertShard{2, 2});
+  std::vector<std::string> experts;
+  for (const auto& p : shard.named_parameters()) {
+    if (p.name.rfind("experts.", 0) == 0) experts.push_back(p.name);
+  }
+  EXPECT_EQ(experts, (std::vector<std::string>{"experts.2.w1.weight", "experts.2.w3.weight",
+                                               "experts.2.w2.weight", "experts.3.w1.weight",
+                                               "experts.3.w3.weight", "experts.3.w2.weight"}));
+  randomise(shard, 3);
+  Rng rng(5);
+  EXPECT_THROW(shard.forward(rng.normal({3, 6}), nullptr, false), Error);
+  EXPECT_THROW(MoeLayer(6, 5, o, ExpertShard{3, 2}), Error);  // past the last expert
 }
 
 }  // namespace
