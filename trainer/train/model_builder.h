@@ -11,8 +11,8 @@ namespace sy::trainer {
 core::nn::DecoderOptions decoder_options(const Config& config);
 
 struct ParameterCounts {
-  int64_t total = 0;   // every parameter
-  int64_t active = 0;  // what one token uses: experts counted K of E times, embeddings excluded
+  int64_t total = 0;    // every parameter
+  int64_t active = 0;   // what one token uses: experts counted K of E times, embeddings excluded
   int64_t experts = 0;  // the experts' share of total (what expert parallelism shards)
   // What one rank holds when the experts are sharded over ep ranks.
   int64_t per_rank(int ep) const { return total - experts + experts / ep; }

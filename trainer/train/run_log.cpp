@@ -67,7 +67,16 @@ std::string format_step_line(const StepMetrics& m, int64_t first_step, int64_t t
                 m.aux, m.z, m.lr, m.grad_norm, m.tokens_per_s, 100.0 * m.mfu, m.max_expert_load,
                 100.0 * m.dropped_fraction, format_duration(elapsed_s).c_str(),
                 format_duration(eta).c_str());
-  return buf;
+  std::string line = buf;
+  if (m.expert_parallel) {
+    char a2a[96];
+    std::snprintf(a2a, sizeof(a2a), " | all-to-all %.1f ms, %.2f MiB", m.all_to_all_ms,
+                  static_cast<double>(m.all_to_all_bytes) / (1 << 20));
+    // Before the elapsed/ETA part, with the other per-step numbers.
+    const size_t at = line.find(" | ", line.find("drop "));
+    line.insert(at == std::string::npos ? line.size() : at, a2a);
+  }
+  return line;
 }
 
 }  // namespace sy::trainer

@@ -175,8 +175,8 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
   core::nn::DecoderOptions options = decoder_options(config);
   std::unique_ptr<parallel::TokenDispatcher> dispatcher;
   if (grid.ep() > 1 && options.moe_enabled) {
-    dispatcher = std::make_unique<parallel::TokenDispatcher>(grid.ep_comm(),
-                                                             options.router.num_experts);
+    dispatcher =
+        std::make_unique<parallel::TokenDispatcher>(grid.ep_comm(), options.router.num_experts);
     options.expert_shard = dispatcher->shard();
   }
   const ParameterFilter held_elsewhere = experts_held_elsewhere(options.expert_shard);
