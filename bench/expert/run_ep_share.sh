@@ -3,7 +3,7 @@
 # bandwidth of the same ranks, in one invocation.
 #
 #   bench/expert/run_ep_share.sh [--steps S] [--repeats R] [--config YAML] [--micro-batch M]
-#                                [--keep DIR] [--wait-quiet SECONDS]
+#                                [--set KEY=VALUE]... [--keep DIR] [--wait-quiet SECONDS]
 #
 # Defaults: configs/bench-small.yaml, S = 8 steps, R = 1, M = train.global_batch_size / 2 (one
 # micro-batch per rank and step, like bench-small's one micro-batch on one rank). Each repeat runs,
@@ -16,19 +16,24 @@
 #   3. the same at parallel.dp=2 parallel.ep=1 (every rank holds every expert; no exchange).
 # The first 2 steps of each run are warm-up; the others give the medians. Per repeat it prints the
 # ep=2 step time, the time in the exchanges and its share of the step (median of the per-step
-# ratios), the bytes sent per step, the effective exchange bandwidth (bytes / time in the
-# exchanges), the mean message per peer (bytes / (4 exchanges per MoE layer and micro-batch:
+# ratios), the load imbalance between the ep ranks (the busiest rank's expert rows / the mean, from
+# tokens_per_expert: a rank that waits for a busier peer waits inside the exchanges), the bytes
+# sent per step, the effective exchange bandwidth (bytes / time in the exchanges), the mean
+# message per peer (bytes / (4 exchanges per MoE layer and micro-batch:
 # dispatch and combine, forward and backward) / (ep - 1)), the raw bandwidth at that message size
 # (interpolated in log2 of the size between the measured sizes), the fraction of it the exchanges
 # reach, how long the bytes would take at the raw bandwidth, the ep=1 step time and how much CPU
 # other processes used during the training runs (% of all CPUs; near 0 = a clean run). With R > 1
 # it ends with the medians over repeats and their ranges.
 #
-# --keep DIR keeps the run directories (less the checkpoints), logs and JSON there. --wait-quiet T:
-# before each run, wait (at most T seconds) until the CPUs are idle (< 10% busy over 3 s).
+# --set KEY=VALUE (repeatable) adds a config override to both training runs (e.g.
+# moe.capacity_factor=1.0). --keep DIR keeps the run directories (less the checkpoints), logs and
+# JSON there. --wait-quiet T: before each run, wait (at most T seconds) until the CPUs are idle
+# (< 10% busy over 3 s), for a machine shared with other jobs.
 #
-# Needs: build/release/switchyard and build/release/bench/alltoallv_bandwidth (SY_BIN and SY_A2A_BIN
-# override them; built here if missing), Open MPI's mpirun, GNU time (/usr/bin/time), python3.
+# Needs: build/release/switchyard and build/release/bench/alltoallv_bandwidth (built here if
+# missing; SY_BIN and SY_A2A_BIN override them), Open MPI's mpirun, GNU time (/usr/bin/time),
+# python3 (json and statistics only; SY_PYTHON, default /usr/bin/python3).
 # Prepares data/fortunes-sp8192 if the config names it and it is missing.
 set -euo pipefail
 
@@ -38,6 +43,7 @@ STEPS=8
 REPEATS=1
 CONFIG=configs/bench-small.yaml
 MICRO=""
+SETS=()
 KEEP=""
 WAIT_QUIET=0
 WARMUP=2
@@ -46,6 +52,8 @@ BIN=${SY_BIN:-build/release/switchyard}
 A2A_BIN=${SY_A2A_BIN:-build/release/bench/alltoallv_bandwidth}
 PY=${SY_PYTHON:-/usr/bin/python3}
 GNU_TIME=/usr/bin/time
+# The machine's CPUs (plain nproc counts OMP_NUM_THREADS, which is 1 below).
+CPUS=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 
 usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit "${1:-0}"; }
 while [[ $# -gt 0 ]]; do
@@ -54,6 +62,7 @@ while [[ $# -gt 0 ]]; do
     --repeats) REPEATS=$2; shift 2 ;;
     --config) CONFIG=$(realpath -e -- "$2"); shift 2 ;;
     --micro-batch) MICRO=$2; shift 2 ;;
+    --set) SETS+=("$2"); shift 2 ;;
     --keep) KEEP=$(realpath -m -- "$2"); shift 2 ;;
     --wait-quiet) WAIT_QUIET=$2; shift 2 ;;
     -h|--help) usage 0 ;;
@@ -65,17 +74,23 @@ if (( STEPS <= WARMUP )); then
   echo "run_ep_share: --steps must be > $WARMUP (the first $WARMUP are warm-up)" >&2; exit 2
 fi
 [[ -x $PY ]] || PY=python3
-"$PY" -c 'import json, statistics' 2>/dev/null || { echo "run_ep_share: needs python3" >&2; exit 2; }
+"$PY" -c 'import json, statistics' 2>/dev/null \
+  || { echo "run_ep_share: needs python3 ($PY)" >&2; exit 2; }
 [[ -x $GNU_TIME ]] || { echo "run_ep_share: needs GNU time: apt-get install -y time" >&2; exit 2; }
 command -v mpirun >/dev/null || { echo "run_ep_share: needs mpirun (openmpi-bin)" >&2; exit 2; }
 if [[ ! -x $BIN || ! -x $A2A_BIN ]]; then
   echo "== building $BIN and $A2A_BIN" >&2
   cmake --preset release >/dev/null
-  cmake --build --preset release -j"$(nproc)" --target switchyard alltoallv_bandwidth
+  cmake --build --preset release -j"$CPUS" --target switchyard alltoallv_bandwidth
 fi
 
-# section.key of a two-level YAML config (the layout of configs/*.yaml), or DEFAULT.
+# section.key: its --set override, else its value in the two-level YAML config (the layout of
+# configs/*.yaml), else DEFAULT.
 config_value() {  # KEY DEFAULT
+  local kv
+  for kv in ${SETS[@]+"${SETS[@]}"}; do
+    [[ $kv == "$1="* ]] && { echo "${kv#*=}"; return; }
+  done
   awk -v sec="${1%%.*}" -v key="${1#*.}:" -v def="$2" '
     /^[^ #]/ {s = ($1 == sec ":")} s && $1 == key {v = $2} END {print (v == "" ? def : v)}' \
     "$CONFIG"
@@ -85,8 +100,8 @@ MICRO=${MICRO:-$((GLOBAL_BATCH / NP))}
 # The exchanges each rank makes per step: 4 per MoE layer (dispatch and combine, forward and
 # backward) and micro-batch. A layer is MoE when l >= first_layer and (l - first_layer) % every
 # == 0 (trainer/config/config.h).
-MOE_LAYERS=$(awk -v n="$(config_value model.num_layers 0)" -v f="$(config_value moe.first_layer 0)" \
-  -v e="$(config_value moe.every 1)" -v on="$(config_value moe.enabled true)" \
+MOE_LAYERS=$(awk -v n="$(config_value model.num_layers 0)" \
+  -v on="$(config_value moe.enabled true)" -v f="$(config_value moe.first_layer 0)" -v e="$(config_value moe.every 1)" \
   'BEGIN {c = 0; for (l = f; on == "true" && l < n; l += e) ++c; print c}')
 EXCHANGES=$((4 * MOE_LAYERS * GLOBAL_BATCH / (MICRO * NP)))
 (( EXCHANGES > 0 )) || { echo "run_ep_share: $CONFIG has no MoE layer" >&2; exit 2; }
@@ -137,7 +152,7 @@ busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 # % of all CPUs that other processes used during a run: BUSY_BEFORE BUSY_AFTER GNU_TIME_FILE.
 # mpirun starts the local ranks as its children, so GNU time's user + system time covers them.
 others_pct() {
-  awk -F': ' -v b0="$1" -v b1="$2" -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" '
+  awk -F': ' -v b0="$1" -v b1="$2" -v hz="$(getconf CLK_TCK)" -v n="$CPUS" '
     /User time/ {u = $2} /System time/ {s = $2}
     /Elapsed/ {k = split($2, p, ":"); e = k == 3 ? p[1] * 3600 + p[2] * 60 + p[3] : p[1] * 60 + p[2]}
     END {o = (b1 - b0) / hz - u - s; printf "%.0f\n", (o > 0 ? 100 * o / (n * e) : 0)}' "$3"
@@ -148,17 +163,20 @@ train() {  # EP NAME: trains at dp=NP, ep=EP into $WORK/NAME; prints other jobs'
   rm -rf "$run"
   wait_quiet "the ep=$1 run"
   b0=$(busy_jiffies)
-  "$GNU_TIME" -v -o "$run.time" "${MPIRUN[@]}" "$BIN" train "$CONFIG" run.dir="$run" \
-      parallel.dp="$NP" parallel.ep="$1" train.micro_batch_size="$MICRO" train.steps="$STEPS" \
-      checkpoint.every=0 checkpoint.resume=none log.every=1 log.progress=off \
-      > "$run.log" 2>&1 || { echo "switchyard train (ep=$1) failed:" >&2; tail "$run.log" >&2; exit 1; }
+  local args=(run.dir="$run" parallel.dp="$NP" parallel.ep="$1" train.micro_batch_size="$MICRO"
+              train.steps="$STEPS" checkpoint.every=0 checkpoint.resume=none log.every=1
+              log.progress=off ${SETS[@]+"${SETS[@]}"})
+  "$GNU_TIME" -v -o "$run.time" "${MPIRUN[@]}" "$BIN" train "$CONFIG" "${args[@]}" \
+      > "$run.log" 2>&1 \
+    || { echo "switchyard train (ep=$1) failed:" >&2; tail "$run.log" >&2; exit 1; }
   rm -rf "$run/checkpoints"  # the final save, 0.7 GB for bench-small, not needed here
   others_pct "$b0" "$(busy_jiffies)" "$run.time"
 }
 
 echo "== $(date -u +%FT%TZ) | $CONFIG | mpirun -np $NP, OMP_NUM_THREADS=1 per rank" \
-     "| micro-batch $MICRO, $EXCHANGES exchanges per rank and step | steps $STEPS (first" \
-     "$WARMUP warm-up) | $(nproc) CPUs | OPENBLAS_CORETYPE ${OPENBLAS_CORETYPE:-unset}" \
+     "| micro-batch $MICRO, $EXCHANGES exchanges per rank and step" \
+     "| overrides: ${SETS[*]:-none} | steps $STEPS (first" \
+     "$WARMUP warm-up) | $CPUS CPUs | OPENBLAS_CORETYPE ${OPENBLAS_CORETYPE:-unset}" \
      "| load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 OTHERS=$WORK/others.tsv
 : > "$OTHERS"
@@ -177,85 +195,100 @@ done
 
 "$PY" - "$WORK" "$REPEATS" "$WARMUP" "$EXCHANGES" "$NP" "$STEPS" <<'EOF'
 import json, math, statistics, sys
-work, repeats, warmup, exchanges, np_, steps = sys.argv[1], *map(int, sys.argv[2:])
-others = {int(l.split("\t")[0]): l.split()[1:] for l in open(f"{work}/others.tsv") if l.strip()}
+work, repeats, warmup, exchanges, ranks, steps = sys.argv[1], *map(int, sys.argv[2:])
+med = statistics.median
+others = {l.split()[0]: l.split()[1:] for l in open(f"{work}/others.tsv") if l.strip()}
 
-def steps_of(path):  # the metrics.jsonl rows after the warm-up steps
-    rows = [json.loads(l) for l in open(path) if l.strip()]
-    return rows[warmup:]
 
-def raw_gbps(sizes, msg):  # raw GB/s at msg bytes per peer: log2-linear between measured sizes
+def measured_steps(path):  # the metrics.jsonl rows after the warm-up steps
+    return [json.loads(l) for l in open(path) if l.strip()][warmup:]
+
+
+def bandwidth(r):  # repeat r's alltoallv_bandwidth JSON line
+    return json.loads(next(l for l in open(f"{work}/a2a-{r}.txt") if l.startswith("{")))
+
+
+def raw_gbps(sizes, msg):  # raw GB/s at msg bytes per peer: linear in log2(size) between sizes
     pts = sorted((s["bytes_per_peer"], s["gb_per_s"]) for s in sizes)
     if msg <= pts[0][0]:
         return pts[0][1]
     for (s0, g0), (s1, g1) in zip(pts, pts[1:]):
         if msg <= s1:
-            f = (math.log2(msg) - math.log2(s0)) / (math.log2(s1) - math.log2(s0))
-            return g0 + f * (g1 - g0)
+            return g0 + math.log2(msg / s0) / math.log2(s1 / s0) * (g1 - g0)
     return pts[-1][1]
 
-med = statistics.median
-rows = []
+
+def load_imbalance(s):  # expert rows of the busiest ep rank / the mean (contiguous shards)
+    per = len(s["tokens_per_expert"]) // ranks
+    rows = [sum(s["tokens_per_expert"][q * per:(q + 1) * per]) for q in range(ranks)]
+    return max(rows) / (sum(rows) / ranks)
+
+
+def spread(v):  # median and (min, max) of per-step values
+    return med(v), (min(v), max(v))
+
+
+results = []
 for r in range(1, repeats + 1):
-    a2a = json.loads(next(l for l in open(f"{work}/a2a-{r}.txt") if l.startswith("{")))
-    ep = steps_of(f"{work}/ep{np_}-{r}/metrics.jsonl")
-    dp = steps_of(f"{work}/ep1-{r}/metrics.jsonl")
-    step = [s["step_ms"] for s in ep]
-    a2a_ms = [s["all_to_all_ms"] for s in ep]
-    nbytes = [s["all_to_all_bytes"] for s in ep]
-    msg = med(nbytes) / exchanges / (np_ - 1)
-    raw = raw_gbps(a2a["sizes"], msg)
-    eff = med(b / (ms / 1e3) / 1e9 for b, ms in zip(nbytes, a2a_ms))
-    rows.append(dict(
-        run=str(r), step=med(step), step_lo=min(step), step_hi=max(step), a2a=med(a2a_ms),
-        a2a_lo=min(a2a_ms), a2a_hi=max(a2a_ms), share=med(a / s for a, s in zip(a2a_ms, step)),
-        mib=med(nbytes) / 2**20, msg_kib=msg / 1024, eff=eff, raw=raw, frac=eff / raw,
-        wire=med(nbytes) / (raw * 1e9) * 1e3, dp=med(s["step_ms"] for s in dp),
-        dp_lo=min(s["step_ms"] for s in dp), dp_hi=max(s["step_ms"] for s in dp),
-        others=", ".join(others.get(r, ["?", "?"]))))
+    ep = measured_steps(f"{work}/ep{ranks}-{r}/metrics.jsonl")
+    dp = measured_steps(f"{work}/ep1-{r}/metrics.jsonl")
+    nbytes = med(s["all_to_all_bytes"] for s in ep)
+    msg = nbytes / exchanges / (ranks - 1)
+    raw = raw_gbps(bandwidth(r)["sizes"], msg)
+    eff = med(s["all_to_all_bytes"] / s["all_to_all_ms"] / 1e6 for s in ep)
+    step = spread([s["step_ms"] for s in ep])
+    dp_step = spread([s["step_ms"] for s in dp])
+    results.append({
+        "step": step, "a2a": spread([s["all_to_all_ms"] for s in ep]),
+        "share": (med(s["all_to_all_ms"] / s["step_ms"] for s in ep), None),
+        "load": (med(load_imbalance(s) for s in ep), None), "dp": dp_step,
+        "dp_ratio": (dp_step[0] / step[0], None), "mib": (nbytes / 2**20, None),
+        "msg": (msg / 1024, None), "eff": (eff, None), "raw": (raw, None),
+        "frac": (eff / raw, None), "wire": (nbytes / raw / 1e6, None),
+        "others": ", ".join(others.get(str(r), ["?", "?"]))})
 
-print(f"\n{np_} ranks (dp={np_}), 1 thread each | {steps} steps per run, medians of steps "
-      f"{warmup + 1}..{steps} (min-max in brackets) | {exchanges} exchanges per rank and step | "
-      "MB = 2^20 bytes, GB/s = 1e9 bytes/s\n")
-head = ("run", f"ep={np_} step ms", "all-to-all ms", "a2a share of step", "MB sent/step",
-        "msg/peer KiB", "effective GB/s", "raw GB/s at msg", "% of raw", "ms at raw GB/s",
-        "ep=1 step ms", f"ep=1 / ep={np_} step", "other jobs' CPU % (ep2, ep1)")
-print("| " + " | ".join(head) + " |")
-print("|" + "---|" + "---:|" * (len(head) - 2) + "---|")
-def line(x, rng=True):
-    br = lambda lo, hi, f: f" ({lo:{f}}-{hi:{f}})" if rng else ""
-    return (f"| {x['run']} | {x['step']:.0f}{br(x['step_lo'], x['step_hi'], '.0f')} | "
-            f"{x['a2a']:.0f}{br(x['a2a_lo'], x['a2a_hi'], '.0f')} | {100 * x['share']:.1f}% | "
-            f"{x['mib']:.1f} | {x['msg_kib']:.0f} | {x['eff']:.3f} | {x['raw']:.2f} | "
-            f"{100 * x['frac']:.2f}% | {x['wire']:.1f} | "
-            f"{x['dp']:.0f}{br(x['dp_lo'], x['dp_hi'], '.0f')} | {x['dp'] / x['step']:.2f}x | "
-            f"{x['others']} |")
-for x in rows:
-    print(line(x))
-if len(rows) > 1:
-    def agg(k):
-        v = [x[k] for x in rows]
-        return med(v), min(v), max(v)
-    m = {k: agg(k)[0] for k in rows[0] if k not in ("run", "others")}
-    m.update(run=f"median of {len(rows)}", others="")
-    print(line(m, rng=False))
-    print(f"| range | {agg('step')[1]:.0f}-{agg('step')[2]:.0f} | "
-          f"{agg('a2a')[1]:.0f}-{agg('a2a')[2]:.0f} | "
-          f"{100 * agg('share')[1]:.1f}-{100 * agg('share')[2]:.1f}% | "
-          f"{agg('mib')[1]:.1f}-{agg('mib')[2]:.1f} | {agg('msg_kib')[1]:.0f}-{agg('msg_kib')[2]:.0f} | "
-          f"{agg('eff')[1]:.3f}-{agg('eff')[2]:.3f} | {agg('raw')[1]:.2f}-{agg('raw')[2]:.2f} | "
-          f"{100 * agg('frac')[1]:.2f}-{100 * agg('frac')[2]:.2f}% | "
-          f"{agg('wire')[1]:.1f}-{agg('wire')[2]:.1f} | {agg('dp')[1]:.0f}-{agg('dp')[2]:.0f} | "
-          f"{min(x['dp'] / x['step'] for x in rows):.2f}-{max(x['dp'] / x['step'] for x in rows):.2f}x | |")
 
-# The raw bandwidth table: per size, the median over repeats.
+def table(title, cols):  # cols: (header, key, format); per repeat, then median and range
+    print(f"\n{title}\n")
+    print("| run | " + " | ".join(c[0] for c in cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+
+    def cell(x, k, fmt):
+        if k == "others":
+            return x[k]
+        value, rng = x[k]
+        return format(value, fmt) + (f" ({rng[0]:{fmt}}-{rng[1]:{fmt}})" if rng else "")
+
+    for i, x in enumerate(results, 1):
+        print(f"| {i} | " + " | ".join(cell(x, k, f) for _, k, f in cols) + " |")
+    if len(results) > 1:
+        vals = {k: [x[k][0] for x in results] for _, k, _ in cols if k != "others"}
+        print(f"| median of {len(results)} | " + " | ".join(
+            format(med(vals[k]), f) if k in vals else "" for _, k, f in cols) + " |")
+        print("| range | " + " | ".join(
+            f"{min(vals[k]):{f}}-{max(vals[k]):{f}}" if k in vals else "" for _, k, f in cols)
+            + " |")
+
+
+print(f"\n{ranks} ranks at dp={ranks}, 1 thread each; {steps} steps per run, medians of steps "
+      f"{warmup + 1}..{steps} with their min-max in brackets; {exchanges} exchanges per rank and "
+      "step; MiB = 2^20 bytes, GB/s = 1e9 bytes/s")
+table(f"Time: ep={ranks} against ep=1", [
+    (f"ep={ranks} step ms", "step", ".0f"), ("all-to-all ms", "a2a", ".0f"),
+    ("all-to-all share", "share", ".1%"), ("ep-rank load max/mean", "load", ".2f"),
+    ("ep=1 step ms", "dp", ".0f"), (f"ep=1 / ep={ranks}", "dp_ratio", ".2f"),
+    ("other jobs' CPU % (ep2, ep1)", "others", "")])
+table(f"Bytes: the ep={ranks} exchanges against raw MPI_Alltoallv", [
+    ("MiB sent/step", "mib", ".1f"), ("mean msg/peer KiB", "msg", ".0f"),
+    ("effective GB/s", "eff", ".3f"), ("raw GB/s at that msg", "raw", ".2f"),
+    ("effective / raw", "frac", ".2%"), ("ms at raw GB/s", "wire", ".1f")])
+
 sizes = {}
 for r in range(1, repeats + 1):
-    a2a = json.loads(next(l for l in open(f"{work}/a2a-{r}.txt") if l.startswith("{")))
-    for s in a2a["sizes"]:
+    for s in bandwidth(r)["sizes"]:
         sizes.setdefault(s["bytes_per_peer"], []).append(s)
-print(f"\nraw Communicator::all_to_all_v (MPI_Alltoallv), {np_} ranks, a block to self as well; "
-      f"median over {repeats} repeat(s) of each repeat's median (slowest rank's time)\n")
+print(f"\nRaw Communicator::all_to_all_v (MPI_Alltoallv), {ranks} ranks, a block to self as well;"
+      f" per size the median over {repeats} repeat(s) of each one's median\n")
 print("| bytes/peer | median us | GB/s per rank |")
 print("|---:|---:|---:|")
 for b in sorted(sizes):
