@@ -96,6 +96,11 @@ struct ParallelConfig {
   int ep = 1;
   int pp = 1;
   PipelineSchedule pipeline_schedule = PipelineSchedule::k1f1b;
+  // Layers per pipeline stage, "2,3,3"; empty: balanced by compute (trainer/train/model_builder).
+  std::string stage_layers;
+  // Every step, check that the ranks issued matching collective and point-to-point calls, and
+  // name the first difference (exit 5) instead of hanging on it.
+  bool debug_comm = false;
   bool operator==(const ParallelConfig&) const = default;
 };
 

@@ -106,6 +106,8 @@ std::vector<FieldSpec> build_schema() {
   s.push_back(field("parallel", "ep", &C::parallel, &P::ep).at_least(1));
   s.push_back(field("parallel", "pp", &C::parallel, &P::pp).at_least(1));
   s.push_back(field("parallel", "pipeline_schedule", &C::parallel, &P::pipeline_schedule));
+  s.push_back(field("parallel", "stage_layers", &C::parallel, &P::stage_layers));
+  s.push_back(field("parallel", "debug_comm", &C::parallel, &P::debug_comm));
   // train
   using T = TrainConfig;
   s.push_back(field("train", "steps", &C::train, &T::steps).mark_required().at_least(1));

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/common/error.h"
+#include "parallel/pipeline/stage_partition.h"
 #include "trainer/config/config_loader.h"
 #include "trainer/config/config_schema.h"
 
@@ -92,7 +93,15 @@ void validate(const Config& c, const Origins& o) {
   }
   if (p.pp > m.num_layers) {
     fail_cross(o, {"parallel.pp", "model.num_layers"},
-               eq("parallel.pp", p.pp) + " must be <= " + eq("model.num_layers", m.num_layers));
+               eq("parallel.pp", p.pp) + " must be <= " + eq("model.num_layers", m.num_layers) +
+                   " (every pipeline stage needs a layer)");
+  }
+  if (!p.stage_layers.empty()) {
+    try {
+      parallel::parse_stage_layers(p.stage_layers, p.pp, m.num_layers, "parallel.stage_layers");
+    } catch (const Error& e) {
+      fail_cross(o, {"parallel.stage_layers", "parallel.pp", "model.num_layers"}, e.what());
+    }
   }
 
   const TrainConfig& t = c.train;

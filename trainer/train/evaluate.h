@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/nn/decoder.h"
+#include "parallel/comm/communicator.h"
 #include "trainer/data/token_shard.h"
 
 namespace sy::trainer {
@@ -19,5 +20,11 @@ struct EvalResult {
 // no gradients, routers in evaluation mode (no noise).
 EvalResult evaluate(const core::nn::Decoder& model, const TokenShard& shard, int64_t seq_len,
                     int64_t max_windows, int64_t batch_size);
+// The same over a pipeline: collective over `pp` (rank = stage; prev/next the neighbours, -1 at
+// either end), every stage calling it with the same arguments and its own stage of the model.
+// Activations travel forward batch by batch; the last stage's result is returned on every stage.
+EvalResult evaluate(const core::nn::Decoder& model, const TokenShard& shard, int64_t seq_len,
+                    int64_t max_windows, int64_t batch_size, parallel::Communicator& pp, int prev,
+                    int next);
 
 }  // namespace sy::trainer

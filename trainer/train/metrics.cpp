@@ -38,6 +38,8 @@ std::string to_json_line(const StepMetrics& m) {
   for (size_t i = 0; i < m.tokens_per_expert.size(); ++i)
     os << (i ? "," : "") << m.tokens_per_expert[i];
   os << "]";
+  if (m.pipeline) os << ",\"pipeline_bubble\":" << num(m.bubble_fraction);
+  os << ",\"peak_rss_mib\":" << num(m.peak_rss_mib);
   if (m.expert_parallel) {
     os << ",\"all_to_all_bytes\":" << m.all_to_all_bytes
        << ",\"all_to_all_ms\":" << num(m.all_to_all_ms);

@@ -27,6 +27,11 @@ struct StepMetrics {
   bool expert_parallel = false;
   int64_t all_to_all_bytes = 0;  // bytes that rank sent to other ranks
   double all_to_all_ms = 0;      // time it spent in the exchanges (including waiting for peers)
+  // Pipeline parallelism (written only when pipeline): the share of the step the ranks spent
+  // waiting for their neighbours, averaged over ranks.
+  bool pipeline = false;
+  double bubble_fraction = 0;
+  double peak_rss_mib = 0;  // this process's peak resident memory so far
 };
 
 std::string to_json_line(const StepMetrics& m);

@@ -1,5 +1,7 @@
 #include "trainer/train/model_builder.h"
 
+#include <vector>
+
 namespace sy::trainer {
 
 core::nn::DecoderOptions decoder_options(const Config& c) {
@@ -31,6 +33,10 @@ core::nn::DecoderOptions decoder_options(const Config& c) {
 }
 
 ParameterCounts count_parameters(const Config& c) {
+  return count_stage_parameters(c, 0, c.model.num_layers);
+}
+
+ParameterCounts count_stage_parameters(const Config& c, int64_t first, int64_t end) {
   const int64_t d = c.model.hidden_size, v = c.model.vocab_size, h = c.model.num_heads;
   const int64_t hkv = c.model.num_kv_heads > 0 ? c.model.num_kv_heads : h;
   const int64_t hd = d / h;
@@ -40,16 +46,39 @@ ParameterCounts count_parameters(const Config& c) {
   const int64_t expert = 3 * d * c.expert_intermediate_size();
   const int64_t router = d * c.moe.num_experts * (c.moe.router == RouterKind::kNoisyTopk ? 2 : 1);
   ParameterCounts n;
-  for (int l = 0; l < c.model.num_layers; ++l) {
-    const bool moe = c.is_moe_layer(l);
+  for (int64_t l = first; l < end; ++l) {
+    const bool moe = c.is_moe_layer(static_cast<int>(l));
     n.total += attention + norms + (moe ? router + c.moe.num_experts * expert : dense_ffn);
     n.experts += moe ? c.moe.num_experts * expert : 0;
     n.active +=
         attention + norms + (moe ? d * c.moe.num_experts + c.moe.top_k * expert : dense_ffn);
   }
-  n.total += 2 * v * d + d;  // embeddings, head, final norm
-  n.active += v * d + d;     // the head's matmul is compute; the embedding lookup is not
+  if (first == 0) n.total += v * d;  // embeddings (a lookup: not active compute)
+  if (end == c.model.num_layers) {
+    n.total += v * d + d;  // head, final norm
+    n.active += v * d + d;
+  }
   return n;
+}
+
+parallel::StagePartition stage_partition(const Config& c) {
+  if (!c.parallel.stage_layers.empty()) {
+    return parallel::parse_stage_layers(c.parallel.stage_layers, c.parallel.pp,
+                                        c.model.num_layers, "parallel.stage_layers");
+  }
+  // Per layer and token: 6 x its active parameters, plus causal attention's 6 T D.
+  const int64_t d = c.model.hidden_size, h = c.model.num_heads;
+  const int64_t hkv = c.model.num_kv_heads > 0 ? c.model.num_kv_heads : h;
+  const double attention = static_cast<double>(d * h * (d / h) * 2 + d * hkv * (d / h) * 2);
+  const double dense = 3.0 * d * c.model.intermediate_size;
+  const double moe = d * c.moe.num_experts + c.moe.top_k * 3.0 * d * c.expert_intermediate_size();
+  std::vector<double> costs;
+  for (int l = 0; l < c.model.num_layers; ++l) {
+    costs.push_back(6.0 * (attention + (c.is_moe_layer(l) ? moe : dense)) +
+                    6.0 * c.train.seq_len * d);
+  }
+  const double head = 6.0 * static_cast<double>(c.model.vocab_size) * d;
+  return parallel::balance_stages(costs, c.parallel.pp, 0.0, head);
 }
 
 double training_flops_per_token(const Config& c) {

@@ -1,5 +1,7 @@
 #include "trainer/train/run_log.h"
 
+#include <sys/resource.h>
+
 #include <filesystem>
 
 #include "core/common/error.h"
@@ -53,6 +55,12 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
 std::string format_step_line(const StepMetrics& m, int64_t first_step, int64_t total_steps,
                              double elapsed_s) {
   const int64_t done = m.step - first_step;
@@ -68,14 +76,26 @@ std::string format_step_line(const StepMetrics& m, int64_t first_step, int64_t t
                 100.0 * m.dropped_fraction, format_duration(elapsed_s).c_str(),
                 format_duration(eta).c_str());
   std::string line = buf;
+  std::string extra;
+  if (m.pipeline) {
+    char bubble[48];
+    std::snprintf(bubble, sizeof(bubble), " | bubble %.0f%%", 100.0 * m.bubble_fraction);
+    extra += bubble;
+  }
+  if (m.peak_rss_mib > 0) {
+    char mem[48];
+    std::snprintf(mem, sizeof(mem), " | peak mem %.0f MiB", m.peak_rss_mib);
+    extra += mem;
+  }
   if (m.expert_parallel) {
     char a2a[96];
     std::snprintf(a2a, sizeof(a2a), " | all-to-all %.1f ms, %.2f MiB", m.all_to_all_ms,
                   static_cast<double>(m.all_to_all_bytes) / (1 << 20));
-    // Before the elapsed/ETA part, with the other per-step numbers.
-    const size_t at = line.find(" | ", line.find("drop "));
-    line.insert(at == std::string::npos ? line.size() : at, a2a);
+    extra += a2a;
   }
+  // Before the elapsed/ETA part, with the other per-step numbers.
+  const size_t at = line.find(" | ", line.find("drop "));
+  line.insert(at == std::string::npos ? line.size() : at, extra);
   return line;
 }
 

@@ -29,6 +29,8 @@ class RunLog {
 
 // "1:02:03" or "2:03".
 std::string format_duration(double seconds);
+// This process's peak resident set size so far, in MiB (getrusage).
+double peak_rss_mib();
 
 // step 12/600 | loss 5.4321 (ce 5.3987 aux 1.013 z 1.84) | lr 1.20e-03 | gnorm 0.853 |
 // 4312 tok/s | mfu 12.3% | load max/mean 1.42 | drop 0.0% | 0:12 elapsed, ETA 9:48

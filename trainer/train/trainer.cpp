@@ -17,6 +17,8 @@
 #include "parallel/data/gradient_reducer.h"
 #include "parallel/expert/token_dispatcher.h"
 #include "parallel/grid/process_grid.h"
+#include "parallel/pipeline/pipeline_executor.h"
+#include "parallel/pipeline/schedule.h"
 #include "trainer/checkpoint/checkpoint.h"
 #include "trainer/config/config_loader.h"
 #include "trainer/data/sampler.h"
@@ -27,11 +29,12 @@
 #include "trainer/optim/grad_clip.h"
 #include "trainer/optim/lr_schedule.h"
 #include "trainer/train/evaluate.h"
-#include "trainer/train/expert_parallel.h"
+#include "trainer/train/model_parts.h"
 #include "trainer/train/hardware_peak.h"
 #include "trainer/train/metrics.h"
 #include "trainer/train/model_builder.h"
 #include "trainer/train/run_log.h"
+#include "trainer/train/training_stage.h"
 
 namespace sy::trainer {
 
@@ -65,52 +68,6 @@ AdamWOptions adamw_options(const Config& c) {
 LrSchedule lr_schedule(const Config& c) {
   return {c.optim.lr, c.optim.min_lr, c.optim.warmup_steps, c.train.steps,
           c.optim.schedule == LrScheduleKind::kConstant ? LrShape::kConstant : LrShape::kCosine};
-}
-
-// Sums the routing statistics of every MoE layer of every micro-batch of a step.
-struct RoutingTotals {
-  std::vector<int64_t> per_expert;
-  int64_t assignments = 0, dropped = 0;
-  double max_load_sum = 0, entropy_sum = 0;
-  int64_t layer_passes = 0;
-
-  void add(const core::nn::MoeStats& s) {
-    if (per_expert.empty()) per_expert.assign(s.tokens_per_expert.size(), 0);
-    int64_t max_count = 0;
-    for (size_t e = 0; e < s.tokens_per_expert.size(); ++e) {
-      per_expert[e] += s.tokens_per_expert[e];
-      max_count = std::max(max_count, s.tokens_per_expert[e]);
-    }
-    const double mean = static_cast<double>(s.assignments) / s.tokens_per_expert.size();
-    max_load_sum += mean > 0 ? max_count / mean : 0.0;
-    entropy_sum += s.entropy;
-    assignments += s.assignments;
-    dropped += s.dropped;
-    ++layer_passes;
-  }
-};
-
-// Sums the step's statistics over the data-parallel group (identity on one rank).
-void reduce_step_stats(parallel::Communicator& group, StepMetrics& m, RoutingTotals& r) {
-  if (group.size() == 1) return;
-  double sums[4] = {m.loss, m.ce, m.aux, m.z};
-  double route[2] = {r.max_load_sum, r.entropy_sum};
-  group.all_reduce(sums, 4, parallel::ReduceOp::kSum);
-  group.all_reduce(route, 2, parallel::ReduceOp::kSum);
-  m.loss = sums[0], m.ce = sums[1], m.aux = sums[2], m.z = sums[3];
-  r.max_load_sum = route[0], r.entropy_sum = route[1];
-  int64_t counts[3] = {r.assignments, r.dropped, r.layer_passes};
-  group.all_reduce(counts, 3, parallel::ReduceOp::kSum);
-  r.assignments = counts[0], r.dropped = counts[1], r.layer_passes = counts[2];
-  int64_t experts = static_cast<int64_t>(r.per_expert.size());
-  group.all_reduce(&experts, 1, parallel::ReduceOp::kMax);
-  r.per_expert.resize(static_cast<size_t>(experts), 0);
-  if (experts > 0) group.all_reduce(r.per_expert.data(), experts, parallel::ReduceOp::kSum);
-}
-
-void require_supported_layout(const Config& config) {
-  SY_REQUIRE(ErrorKind::kUsage, config.parallel.pp == 1, "parallel.pp = ", config.parallel.pp,
-             ": pipeline parallelism is not available yet (use parallel.pp=1)");
 }
 
 bool stdout_is_terminal() { return isatty(fileno(stdout)) != 0; }
@@ -148,7 +105,6 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
   // The layout is checked on every rank before any other work.
   const parallel::ProcessGrid grid = parallel::ProcessGrid::create(
       world, config.parallel.dp, config.parallel.ep, config.parallel.pp);
-  require_supported_layout(config);
   const bool root = world.rank() == 0;
   parallel::Communicator& dp_comm = grid.dp_comm();
   const std::filesystem::path run_dir(config.run.dir);
@@ -170,16 +126,21 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
   const BatchSampler sampler(train_shard, config.train.seq_len,
                              static_cast<uint64_t>(config.run.seed));
 
-  // Expert parallelism: this rank holds one shard of every MoE layer's experts and reaches the
-  // others through the dispatcher over its ep group.
+  // Pipeline parallelism: this rank holds its stage's layers. Expert parallelism: it holds one
+  // shard of every MoE layer's experts and reaches the others through the dispatcher over its
+  // ep group (the ranks of its stage with the same expert replica).
   core::nn::DecoderOptions options = decoder_options(config);
+  const parallel::StagePartition partition = stage_partition(config);
+  const int stage = grid.coords().pp_stage;
+  options.first_layer = partition.begin(stage);
+  options.last_layer = partition.end(stage);
   std::unique_ptr<parallel::TokenDispatcher> dispatcher;
   if (grid.ep() > 1 && options.moe_enabled) {
     dispatcher =
         std::make_unique<parallel::TokenDispatcher>(grid.ep_comm(), options.router.num_experts);
     options.expert_shard = dispatcher->shard();
   }
-  const ParameterFilter held_elsewhere = experts_held_elsewhere(options.expert_shard);
+  const ParameterFilter held_elsewhere = parameters_held_elsewhere(options);
   core::nn::Decoder model(options);
   model.set_expert_exchange(dispatcher.get());
   core::Rng init_rng(static_cast<uint64_t>(config.run.seed) ^ kInitStream);
@@ -207,7 +168,13 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
            std::to_string(micro_batches) + " micro-batches of " + std::to_string(mb) + "x" +
            std::to_string(t) + " per step | data " + config.data.train + " (" +
            std::to_string(train_shard.size()) + " tokens) | " + std::to_string(world.size()) +
-           " rank(s), dp " + std::to_string(grid.dp()) + " ep " + std::to_string(grid.ep()));
+           " rank(s), dp " + std::to_string(grid.dp()) + " ep " + std::to_string(grid.ep()) +
+           " pp " + std::to_string(grid.pp()));
+  if (grid.pp() > 1) {
+    log.info("pipeline stage " + std::to_string(stage) + ": layers [" +
+             std::to_string(options.first_layer) + ", " + std::to_string(options.stage_end()) +
+             "), schedule " + std::string(enum_name(config.parallel.pipeline_schedule)));
+  }
   // The tokenizer this run's data was made with (recorded for eval, generate and export).
   log.info("tokenizer: " + tokenizer_spec(config));
 
@@ -239,41 +206,36 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
   SignalScope signals;
   TrainResult result;
   result.steps = first_step;
-  std::vector<int32_t> inputs(static_cast<size_t>(mb * t)), targets(inputs.size());
+  // The step: this stage's schedule over this rank's micro-batches (with one stage, forward and
+  // backward alternate: plain gradient accumulation).
+  const std::vector<parallel::PipelineAction> actions =
+      parallel::make_schedule(std::string(enum_name(config.parallel.pipeline_schedule)))
+          ->actions(stage, grid.pp(), local_micro_batches);
+  parallel::PipelineExecutor executor(grid.pp_comm(), grid.pp_prev(), grid.pp_next());
+  TrainingStage work(model, sampler, mb, micro_batches, first_micro, router_seed);
   for (int64_t step = first_step; step < config.train.steps; ++step) {
     const auto t0 = Clock::now();
     model.zero_grad();
     StepMetrics m;
-    RoutingTotals routing;
-    for (int64_t micro = first_micro; micro < first_micro + local_micro_batches; ++micro) {
-      sampler.sample(step, micro, mb, inputs.data(), targets.data());
-      // Router noise, like the data, is a function of (seed, step, micro-batch) alone, so
-      // every layout draws the same noise for the same micro-batch.
-      core::Rng router_rng;
-      router_rng.set_state(
-          {router_seed, (static_cast<uint64_t>(step) * micro_batches + micro) << 32});
-      const core::nn::DecoderLoss l =
-          model.loss(core::Tensor::from_ints(inputs, {mb, t}),
-                     core::Tensor::from_ints(targets, {mb, t}), &router_rng, /*training=*/true);
-      // The step's gradient is the mean over micro-batches.
-      core::scale(l.loss, 1.0f / static_cast<float>(micro_batches)).backward();
-      m.loss += l.loss.item();
-      m.ce += l.ce.item();
-      m.aux += l.aux;
-      m.z += l.z;
-      for (const auto& s : l.moe_stats) routing.add(s);
-    }
+    work.begin_step(step);
+    const parallel::PipelineTiming timing = executor.run(actions, work);
     // Gradients: the sum over ranks of the local sums (an expert's local sum already covers the
     // tokens its ep group sent it).
     replicated_reducer.all_reduce(dp_comm);
     expert_reducer.all_reduce(grid.expert_dp_comm());
-    reduce_step_stats(dp_comm, m, routing);
-    m.loss /= micro_batches, m.ce /= micro_batches, m.aux /= micro_batches, m.z /= micro_batches;
-    // The global norm counts every parameter once: replicated ones here, each expert shard on
-    // the one rank of the ep group that holds it.
+    // Every rank adds its micro-batches (dp) and its layers (pp); the last stages add the ce.
+    StepTotals totals = work.totals();
+    totals.all_reduce(world);
+    m.ce = totals.ce / micro_batches, m.aux = totals.aux / micro_batches;
+    m.z = totals.z / micro_batches;
+    m.loss = m.ce + config.moe.aux_loss_coef * m.aux + config.moe.z_loss_coef * m.z;
+    // The global norm counts every parameter once: replicated ones once per stage, each expert
+    // shard on the one rank of its ep group that holds it, summed over the stages.
     double expert_square = grad_square_sum(split.experts);
     grid.ep_comm().all_reduce(&expert_square, 1, parallel::ReduceOp::kSum);
-    m.grad_norm = std::sqrt(grad_square_sum(split.replicated) + expert_square);
+    double square = grad_square_sum(split.replicated) + expert_square;
+    grid.pp_comm().all_reduce(&square, 1, parallel::ReduceOp::kSum);
+    m.grad_norm = std::sqrt(square);
     clip_grads_to_norm(params, m.grad_norm, config.optim.grad_clip);
     SY_REQUIRE(ErrorKind::kNumerical, std::isfinite(m.loss) && std::isfinite(m.grad_norm), "step ",
                step + 1, ": non-finite loss (", m.loss, ") or gradient norm (", m.grad_norm,
@@ -302,12 +264,20 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
       m.all_to_all_ms = busiest[1] * 1000.0;
       dispatcher->reset_traffic();
     }
-    if (routing.layer_passes > 0) {
-      m.max_expert_load = routing.max_load_sum / routing.layer_passes;
-      m.router_entropy = routing.entropy_sum / routing.layer_passes;
-      m.dropped_fraction = static_cast<double>(routing.dropped) / routing.assignments;
-      m.tokens_per_expert = routing.per_expert;
+    if (totals.layer_passes > 0) {
+      m.max_expert_load = totals.max_load_sum / totals.layer_passes;
+      m.router_entropy = totals.entropy_sum / totals.layer_passes;
+      m.dropped_fraction = static_cast<double>(totals.dropped) / totals.assignments;
+      m.tokens_per_expert = totals.per_expert;
     }
+    if (grid.pp() > 1) {
+      // The share of the step each rank spent waiting for its neighbours, averaged over ranks.
+      double waited = timing.seconds > 0 ? timing.wait_seconds / timing.seconds : 0.0;
+      world.all_reduce(&waited, 1, parallel::ReduceOp::kSum);
+      m.pipeline = true;
+      m.bubble_fraction = waited / world.size();
+    }
+    m.peak_rss_mib = peak_rss_mib();
     result.steps = m.step;
     result.final_loss = m.loss;
 
@@ -329,11 +299,12 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
               " after saving the checkpoint of step ", m.step, "; rerun to resume");
     }
     const bool eval_now = config.train.eval_every > 0 && m.step % config.train.eval_every == 0;
-    // Evaluation runs on the first ep group (rank 0 alone without expert parallelism): its
-    // ranks exchange tokens for the same windows, and rank 0 reports.
+    // Evaluation runs on the first expert replica of every stage (rank 0 alone with data
+    // parallelism only): its ranks exchange tokens and activations for the same windows.
     const bool evaluates = grid.coords().expert_replica == 0;
     if (evaluates && val_shard && (eval_now || last)) {
-      const EvalResult e = evaluate(model, *val_shard, t, config.train.eval_windows, mb);
+      const EvalResult e = evaluate(model, *val_shard, t, config.train.eval_windows, mb,
+                                    grid.pp_comm(), grid.pp_prev(), grid.pp_next());
       result.val_ce = e.mean_ce;
       char buf[160];
       std::snprintf(buf, sizeof(buf), "eval step %lld | val ce %.4f over %lld windows of %lld",
@@ -351,27 +322,50 @@ void print_dry_run(const Config& config, parallel::Communicator& world) {
   const std::string layout = grid.describe_all();
   if (world.rank() != 0) return;
   const ParameterCounts counts = count_parameters(config);
-  // Per rank: weights, gradients and two AdamW moments in float32, plus activations saved for
-  // backward, roughly 34 floats per token per unit of width per layer (attention, norms, FFN
-  // inputs, the K expert passes) and the logits.
-  const double state_bytes = 16.0 * static_cast<double>(counts.per_rank(grid.ep()));
-  const double tokens = static_cast<double>(config.train.micro_batch_size) * config.train.seq_len;
-  const double activation_bytes =
-      4.0 * tokens *
-      (34.0 * config.model.hidden_size * config.model.num_layers +
-       2.0 * config.moe.top_k * config.expert_intermediate_size() * config.num_moe_layers() +
-       2.0 * config.model.vocab_size);
+  const parallel::StagePartition partition = stage_partition(config);
+  const int64_t local_micro = config.micro_batches_per_step() / grid.dp();
+  const auto schedule =
+      parallel::make_schedule(std::string(enum_name(config.parallel.pipeline_schedule)));
   std::printf("layout: world %d = dp %d x pp %d, ep %d\n%s", world.size(), grid.dp(), grid.pp(),
               grid.ep(), layout.c_str());
-  std::printf("parameters: %lld total, %lld active per token, %lld held per rank\n",
-              static_cast<long long>(counts.total), static_cast<long long>(counts.active),
-              static_cast<long long>(counts.per_rank(grid.ep())));
-  std::printf("micro-batches per step: %d (%d per dp rank) of %dx%d tokens\n",
-              config.micro_batches_per_step(), config.micro_batches_per_step() / grid.dp(),
+  std::printf("parameters: %lld total, %lld active per token\n",
+              static_cast<long long>(counts.total), static_cast<long long>(counts.active));
+  std::printf("micro-batches per step: %d (%lld per dp rank) of %dx%d tokens\n",
+              config.micro_batches_per_step(), static_cast<long long>(local_micro),
               config.train.micro_batch_size, config.train.seq_len);
-  std::printf(
-      "memory per rank (estimate): %.1f MiB model + optimizer state, %.1f MiB activations\n",
-      state_bytes / (1 << 20), activation_bytes / (1 << 20));
+  if (grid.pp() > 1) {
+    std::printf("pipeline: %s schedule, expected bubble %.1f%% of a step ((pp-1)/(m+pp-1))\n",
+                schedule->name().c_str(),
+                100.0 * parallel::expected_bubble_fraction(grid.pp(), local_micro));
+  }
+  // Per rank: weights, gradients and two AdamW moments in float32 (experts divided over ep), plus
+  // activations saved for backward, roughly 34 floats per token per unit of width per layer
+  // (attention, norms, FFN inputs, the K expert passes) and the logits, for each micro-batch the
+  // schedule keeps in flight.
+  const double tokens = static_cast<double>(config.train.micro_batch_size) * config.train.seq_len;
+  for (int s = 0; s < grid.pp(); ++s) {
+    const ParameterCounts stage = count_stage_parameters(config, partition.begin(s), partition.end(s));
+    int64_t moe_layers = 0;
+    for (int64_t l = partition.begin(s); l < partition.end(s); ++l) {
+      moe_layers += config.is_moe_layer(static_cast<int>(l)) ? 1 : 0;
+    }
+    const double state_bytes = 16.0 * static_cast<double>(stage.per_rank(grid.ep()));
+    const bool head = s == grid.pp() - 1;
+    const double activation_bytes =
+        4.0 * tokens *
+        (34.0 * config.model.hidden_size * static_cast<double>(partition.end(s) - partition.begin(s)) +
+         2.0 * config.moe.top_k * config.expert_intermediate_size() * static_cast<double>(moe_layers) +
+         (head ? 2.0 * config.model.vocab_size : 0.0));
+    const int64_t in_flight = parallel::peak_in_flight(schedule->actions(s, grid.pp(), local_micro));
+    std::printf(
+        "stage %d: layers [%lld, %lld), %lld parameters held per rank; memory per rank "
+        "(estimate): %.1f MiB model + optimizer state, %.1f MiB activations (%lld micro-batch%s "
+        "in flight)\n",
+        s, static_cast<long long>(partition.begin(s)), static_cast<long long>(partition.end(s)),
+        static_cast<long long>(stage.per_rank(grid.ep())), state_bytes / (1 << 20),
+        activation_bytes * static_cast<double>(in_flight) / (1 << 20),
+        static_cast<long long>(in_flight), in_flight == 1 ? "" : "es");
+  }
 }
 
 }  // namespace sy::trainer

@@ -23,7 +23,7 @@
 #include "tests/unit/trainer/test_util.h"
 #include "trainer/checkpoint/checkpoint_inspect.h"
 #include "trainer/config/config_loader.h"
-#include "trainer/train/expert_parallel.h"
+#include "trainer/train/model_parts.h"
 
 namespace sy::trainer {
 namespace {

@@ -1,5 +1,5 @@
 // Which parameters are expert shards, and which of them another rank holds.
-#include "trainer/train/expert_parallel.h"
+#include "trainer/train/model_parts.h"
 
 #include <gtest/gtest.h>
 
