@@ -1,7 +1,9 @@
 #include "core/autograd/engine.h"
 
+#include <functional>
 #include <queue>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/autograd/grad_mode.h"
@@ -25,6 +27,13 @@ void accumulate_leaf(TensorImpl& leaf, Tensor&& g) {
   add_(leaf.grad, g);
 }
 
+// Calls leaf's grad-ready hook, if any. A copy runs, so a hook may replace or remove itself.
+void grad_ready(TensorImpl& leaf) {
+  if (!leaf.grad_ready_hook) return;
+  const std::function<void()> hook = leaf.grad_ready_hook;
+  hook();
+}
+
 struct LaterFirst {
   bool operator()(const std::shared_ptr<Node>& a, const std::shared_ptr<Node>& b) const {
     return a->sequence() < b->sequence();
@@ -36,17 +45,20 @@ struct LaterFirst {
 void run_backward(const Tensor& root, const Tensor& grad_output) {
   SY_CHECK(root.defined() && root.requires_grad(),
            "backward on a tensor that does not require grad: ", root.describe());
-  SY_CHECK(grad_output.defined() && grad_output.shape() == root.shape(),
-           "backward: gradient ", grad_output.describe(), " for root ", root.describe());
+  SY_CHECK(grad_output.defined() && grad_output.shape() == root.shape(), "backward: gradient ",
+           grad_output.describe(), " for root ", root.describe());
   NoGradGuard no_grad;
   if (root.is_leaf()) {
     accumulate_leaf(*root.impl(), grad_output.clone());
+    grad_ready(*root.impl());
     return;
   }
 
-  // Discover the graph and count, per node, the edges that lead into it.
+  // Discover the graph and count, per node, the edges that lead into it, and per leaf with a
+  // grad-ready hook, the edges into that leaf.
   std::vector<std::shared_ptr<Node>> nodes;  // keeps every node alive while edges are released
   std::unordered_map<Node*, int> dependencies;
+  std::unordered_map<TensorImpl*, int> hooked_leaf_edges;
   {
     std::vector<Node*> stack;
     nodes.push_back(root.grad_fn());
@@ -58,6 +70,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
       SY_CHECK(!n->released(), "backward through op \"", n->op().name(),
                "\" a second time: the graph is released after backward");
       for (const Edge& e : n->edges()) {
+        if (e.leaf && e.leaf->grad_ready_hook) ++hooked_leaf_edges[e.leaf.get()];
         if (!e.node) continue;
         auto [it, inserted] = dependencies.try_emplace(e.node.get(), 0);
         ++it->second;
@@ -87,8 +100,12 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     const std::vector<Edge>& edges = node->edges();
     for (size_t i = 0; i < edges.size(); ++i) {
       const Edge& e = edges[i];
-      if (e.leaf && grads[i].defined()) {
-        accumulate_leaf(*e.leaf, std::move(grads[i]));
+      if (e.leaf) {
+        if (grads[i].defined()) accumulate_leaf(*e.leaf, std::move(grads[i]));
+        if (!hooked_leaf_edges.empty()) {
+          auto it = hooked_leaf_edges.find(e.leaf.get());
+          if (it != hooked_leaf_edges.end() && --it->second == 0) grad_ready(*e.leaf);
+        }
       } else if (e.node) {
         if (grads[i].defined()) {
           Tensor& acc = pending[e.node.get()];
@@ -99,6 +116,25 @@ void run_backward(const Tensor& root, const Tensor& grad_output) {
     }
     node->release();
   }
+}
+
+std::vector<TensorImpl*> reachable_leaves(const Tensor& root) {
+  SY_CHECK(root.defined() && root.requires_grad(),
+           "reachable_leaves of a tensor that does not require grad: ", root.describe());
+  if (root.is_leaf()) return {root.impl()};
+  std::vector<TensorImpl*> leaves;
+  std::unordered_set<const void*> seen;  // nodes and leaves
+  std::vector<Node*> stack = {root.grad_fn().get()};
+  seen.insert(stack.back());
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (const Edge& e : n->edges()) {
+      if (e.leaf && seen.insert(e.leaf.get()).second) leaves.push_back(e.leaf.get());
+      if (e.node && seen.insert(e.node.get()).second) stack.push_back(e.node.get());
+    }
+  }
+  return leaves;
 }
 
 }  // namespace sy::core

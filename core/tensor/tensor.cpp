@@ -1,6 +1,8 @@
 #include "core/tensor/tensor.h"
 
 #include <cstring>
+#include <functional>
+#include <utility>
 
 #include "core/autograd/engine.h"
 #include "core/backends/device_memory.h"
@@ -12,8 +14,8 @@ namespace {
 
 std::shared_ptr<TensorImpl> make_impl(const Shape& shape, DType dtype, Device device) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * dtype_size(dtype),
-                                            device);
+  impl->storage =
+      std::make_shared<Storage>(static_cast<size_t>(shape.numel()) * dtype_size(dtype), device);
   impl->shape = shape;
   impl->dtype = dtype;
   return impl;
@@ -71,7 +73,8 @@ Device Tensor::device() const { return checked(impl_).storage->device(); }
 
 void* Tensor::raw() const {
   const TensorImpl& t = checked(impl_);
-  return static_cast<char*>(t.storage->data()) + t.offset * static_cast<int64_t>(dtype_size(t.dtype));
+  return static_cast<char*>(t.storage->data()) +
+         t.offset * static_cast<int64_t>(dtype_size(t.dtype));
 }
 
 std::vector<float> Tensor::to_vector() const {
@@ -105,8 +108,8 @@ Tensor Tensor::detach() const { return alias(shape(), 0); }
 
 Tensor Tensor::alias(const Shape& shape, int64_t element_offset) const {
   const TensorImpl& src = checked(impl_);
-  SY_CHECK(element_offset >= 0 && element_offset + shape.numel() <= src.shape.numel(),
-           "alias of ", shape.to_string(), " at offset ", element_offset, " exceeds ", describe());
+  SY_CHECK(element_offset >= 0 && element_offset + shape.numel() <= src.shape.numel(), "alias of ",
+           shape.to_string(), " at offset ", element_offset, " exceeds ", describe());
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = src.storage;
   impl->offset = src.offset + element_offset;
@@ -133,7 +136,9 @@ void Tensor::fill_(float value) {
   copy_(full(shape(), value));
 }
 
-void Tensor::zero_() { device_zero(device(), raw(), static_cast<size_t>(numel()) * dtype_size(dtype())); }
+void Tensor::zero_() {
+  device_zero(device(), raw(), static_cast<size_t>(numel()) * dtype_size(dtype()));
+}
 
 void Tensor::copy_(const Tensor& src) {
   SY_CHECK(src.numel() == numel() && src.dtype() == dtype(), "copy_ from ", src.describe(),
@@ -163,9 +168,22 @@ void Tensor::set_grad(const Tensor& grad) {
   impl_->grad = grad;
 }
 
-void Tensor::clear_grad() { checked(impl_).grad; impl_->grad = Tensor(); }
+void Tensor::clear_grad() {
+  checked(impl_).grad;
+  impl_->grad = Tensor();
+}
 
 const std::shared_ptr<Node>& Tensor::grad_fn() const { return checked(impl_).grad_fn; }
+
+void Tensor::set_grad_ready_hook(std::function<void()> hook) {
+  checked(impl_);
+  SY_CHECK(impl_->grad_fn == nullptr, "set_grad_ready_hook on a non-leaf tensor ", describe());
+  impl_->grad_ready_hook = std::move(hook);
+}
+
+bool Tensor::has_grad_ready_hook() const {
+  return static_cast<bool>(checked(impl_).grad_ready_hook);
+}
 
 void Tensor::backward() const {
   SY_CHECK(numel() == 1, "backward() without a gradient needs a one-element tensor, got ",

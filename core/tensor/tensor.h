@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,13 @@ class Tensor {
   void set_grad(const Tensor& grad);
   void clear_grad();
   const std::shared_ptr<Node>& grad_fn() const;
+  // Leaves only. run_backward calls `hook` (no arguments, grad mode off) once per backward pass
+  // that reaches this leaf, as soon as the leaf's gradient for that pass is final: after the last
+  // edge into it was processed, whether or not that edge carried a gradient (so grad() may still
+  // be undefined then). Leaves the pass does not reach see no call. One hook per tensor: setting
+  // replaces it, an empty function removes it. See core/autograd/engine.h.
+  void set_grad_ready_hook(std::function<void()> hook);
+  bool has_grad_ready_hook() const;
   // Runs reverse mode from this tensor. Without an argument the tensor must have one element and
   // its gradient is 1.
   void backward() const;
@@ -99,6 +107,7 @@ struct TensorImpl {
   bool requires_grad = false;
   Tensor grad;
   std::shared_ptr<Node> grad_fn;
+  std::function<void()> grad_ready_hook;  // leaves only; empty (the default) costs nothing
 };
 
 // Out of line so this header does not pull in the error machinery.

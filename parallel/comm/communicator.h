@@ -3,6 +3,19 @@
 //
 // Every call is made by every rank of the group in the same order (collectives), and a failure
 // is a sy::Error of kind kDistributed naming the call, never a hang or an abort.
+//
+// Nonblocking all-reduce (all_reduce_async -> PendingCollective):
+// - The call starts the collective and returns a handle. Until the handle's wait() returned, or
+//   its test() returned true, the buffer must be neither read nor written nor freed.
+// - Issue order: every rank issues its collectives, blocking and nonblocking together, in the
+//   same order. Completion order is free: handles may be tested and waited in any order, and
+//   several may be in flight at once.
+// - Progress: a transport without a progress thread (Open MPI on CPU) moves a collective forward
+//   only inside calls into it; test() is such a call, so calling it now and then during other
+//   work is what makes the work overlap.
+// - A handle must not outlive its communicator. Complete every handle before destroying it; what
+//   destroying an incomplete one does is each implementation's (MPI: waits, or, while an
+//   exception unwinds, abandons it; NCCL: does not wait).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +26,18 @@
 namespace sy::parallel {
 
 enum class ReduceOp { kSum, kMax };
+
+// A collective in flight, from Communicator::all_reduce_async.
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  // Never blocks: true once the collective is complete on this rank (the buffer then holds the
+  // result), false while it is in flight. Drives the transport's progress (above). Errors:
+  // kDistributed, like the blocking calls. True again on every later call.
+  virtual bool test() = 0;
+  // Blocks until the collective is complete; returns at once when it already is.
+  virtual void wait() = 0;
+};
 
 class Communicator {
  public:
@@ -26,6 +51,11 @@ class Communicator {
   virtual void all_reduce(float* data, int64_t count, ReduceOp op) = 0;
   virtual void all_reduce(double* data, int64_t count, ReduceOp op) = 0;
   virtual void all_reduce(int64_t* data, int64_t count, ReduceOp op) = 0;
+  // The float all_reduce, nonblocking (rules above): starts it and returns its handle. A zero
+  // count is still a collective. The default runs the blocking all_reduce and returns a handle
+  // that is already complete (the single-rank communicator keeps it: nothing to wait for).
+  virtual std::unique_ptr<PendingCollective> all_reduce_async(float* data, int64_t count,
+                                                              ReduceOp op);
   // root's `count` bytes are copied to every rank.
   virtual void broadcast(void* data, int64_t bytes, int root) = 0;
   // send (count) from every rank -> recv (size * count), rank r's block at r * count.

@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,6 +45,65 @@ std::vector<int> to_ints(const std::vector<int64_t>& values, const char* call, c
   for (size_t i = 0; i < values.size(); ++i) out[i] = to_int(values[i], call, what);
   return out;
 }
+
+// The requests of one all_reduce_async (one per chunk). Completed requests become
+// MPI_REQUEST_NULL; done_ is set once all have.
+class MpiPendingCollective final : public PendingCollective {
+ public:
+  MpiPendingCollective() = default;
+  MpiPendingCollective(const MpiPendingCollective&) = delete;
+  MpiPendingCollective& operator=(const MpiPendingCollective&) = delete;
+  ~MpiPendingCollective() override {
+    if (done_ || std::uncaught_exceptions() > 0) return;
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) {
+      MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
+    }
+  }
+
+  std::vector<MPI_Request>& requests() { return requests_; }
+
+  bool test() override {
+    if (done_) return true;
+    int flag = 0;
+    check(MPI_Testall(count(), requests_.data(), &flag, statuses()), "MPI_Testall");
+    done_ = flag != 0;
+    return done_;
+  }
+
+  void wait() override {
+    if (done_) return;
+    check(MPI_Waitall(count(), requests_.data(), statuses()), "MPI_Waitall");
+    done_ = true;
+  }
+
+ private:
+  int count() const { return static_cast<int>(requests_.size()); }
+  MPI_Status* statuses() {
+    statuses_.resize(requests_.size());
+    return statuses_.data();
+  }
+  // MPI_ERR_IN_STATUS: the failed request's own code says what went wrong.
+  void check(int rc, const char* call) {
+    if (rc == MPI_ERR_IN_STATUS) {
+      for (const MPI_Status& s : statuses_) {
+        if (s.MPI_ERROR != MPI_SUCCESS && s.MPI_ERROR != MPI_ERR_PENDING) {
+          check_mpi(s.MPI_ERROR, "MPI_Iallreduce");
+        }
+      }
+    }
+    check_mpi(rc, call);
+  }
+
+  std::vector<MPI_Request> requests_;
+  std::vector<MPI_Status> statuses_;
+  bool done_ = false;
+};
+
+// The buffer of a zero-count MPI_Iallreduce: MPI may reject null, and a nonblocking call's buffer
+// must outlive the call, so it is not a local.
+Scratch g_zero_count_buffer;
 
 }  // namespace
 
@@ -103,6 +163,25 @@ void MpiCommunicator::all_reduce(double* data, int64_t count, ReduceOp op) {
 
 void MpiCommunicator::all_reduce(int64_t* data, int64_t count, ReduceOp op) {
   all_reduce_chunked(data, count, MPI_INT64_T, sizeof(int64_t), op);
+}
+
+std::unique_ptr<PendingCollective> MpiCommunicator::all_reduce_async(float* data, int64_t count,
+                                                                     ReduceOp op) {
+  SY_CHECK(count >= 0, "all_reduce_async: negative count ", count);
+  SY_CHECK(count == 0 || data != nullptr, "all_reduce_async: null buffer for ", count, " elements");
+  auto pending = std::make_unique<MpiPendingCollective>();
+  float* p = count > 0 ? data : reinterpret_cast<float*>(g_zero_count_buffer.bytes);
+  int64_t done = 0;
+  do {  // at least one call, so a zero count is still a collective on every rank
+    const int64_t n = std::min(kMaxChunk, count - done);
+    MPI_Request request = MPI_REQUEST_NULL;
+    check_mpi(MPI_Iallreduce(MPI_IN_PLACE, p + done, static_cast<int>(n), MPI_FLOAT, to_mpi(op),
+                             comm_, &request),
+              "MPI_Iallreduce");
+    pending->requests().push_back(request);
+    done += n;
+  } while (done < count);
+  return pending;
 }
 
 void MpiCommunicator::broadcast(void* data, int64_t bytes, int root) {

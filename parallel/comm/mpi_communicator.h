@@ -3,9 +3,16 @@
 // Every MPI call's return code is checked: the communicator's error handler is set to
 // MPI_ERRORS_RETURN, and a failing call becomes sy::Error(kDistributed, "MPI_Allreduce failed on
 // rank R (host H): <MPI's error string>"), R being the rank in MPI_COMM_WORLD. Element counts are
-// int64 here but int in MPI: all_reduce and broadcast send larger buffers in chunks, the other
-// calls raise kDistributed when a count or offset does not fit in an int. Bad arguments (a rank
-// out of range, negative counts, vectors of the wrong length) are kInternal errors.
+// int64 here but int in MPI: all_reduce, all_reduce_async and broadcast send larger buffers in
+// chunks, the other calls raise kDistributed when a count or offset does not fit in an int. Bad
+// arguments (a rank out of range, negative counts, vectors of the wrong length) are kInternal
+// errors.
+//
+// all_reduce_async is MPI_Iallreduce (one per chunk of 2^30 elements), its handle MPI_Testall /
+// MPI_Waitall over those requests. Open MPI has no progress thread for CPU collectives: a
+// nonblocking all-reduce advances only inside MPI calls (test(), wait(), any other call). A
+// handle destroyed before it completed waits for it (errors ignored), except while an exception
+// unwinds: then it is abandoned, since the peers may never join; abort_world ends the job.
 #pragma once
 
 #include <mpi.h>
@@ -36,6 +43,8 @@ class MpiCommunicator final : public Communicator {
   void all_reduce(float* data, int64_t count, ReduceOp op) override;
   void all_reduce(double* data, int64_t count, ReduceOp op) override;
   void all_reduce(int64_t* data, int64_t count, ReduceOp op) override;
+  std::unique_ptr<PendingCollective> all_reduce_async(float* data, int64_t count,
+                                                      ReduceOp op) override;
   void broadcast(void* data, int64_t bytes, int root) override;
   void all_gather(const float* send, float* recv, int64_t count) override;
   void reduce_scatter(const float* send, float* recv, int64_t count) override;

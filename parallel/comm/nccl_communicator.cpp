@@ -45,29 +45,17 @@ CollectiveHandle::~CollectiveHandle() {
   if (event_ != nullptr) cudaEventDestroy(event_);  // released once the work completes
 }
 
-CollectiveHandle::CollectiveHandle(CollectiveHandle&& other) noexcept
-    : comm_(std::exchange(other.comm_, nullptr)),
-      event_(std::exchange(other.event_, nullptr)),
-      call_(other.call_) {}
-
-CollectiveHandle& CollectiveHandle::operator=(CollectiveHandle&& other) noexcept {
-  if (this != &other) {
-    if (event_ != nullptr) cudaEventDestroy(event_);
-    comm_ = std::exchange(other.comm_, nullptr);
-    event_ = std::exchange(other.event_, nullptr);
-    call_ = other.call_;
-  }
-  return *this;
+bool CollectiveHandle::test() {
+  if (event_ == nullptr) return true;
+  if (!comm_->query(event_, call_)) return false;
+  cudaEventDestroy(std::exchange(event_, nullptr));
+  return true;
 }
 
 void CollectiveHandle::wait() {
   if (event_ == nullptr) return;
-  cudaEvent_t event = std::exchange(event_, nullptr);
-  struct Destroy {
-    cudaEvent_t e;
-    ~Destroy() { cudaEventDestroy(e); }
-  } destroy{event};
-  comm_->wait_for(event, call_);
+  comm_->wait_for(event_, call_);
+  cudaEventDestroy(std::exchange(event_, nullptr));
 }
 
 // --- NcclCommunicator: setup and teardown -------------------------------------------------------
@@ -157,18 +145,20 @@ void NcclCommunicator::check_device_ptr(const void* ptr, int64_t count, const ch
            " (NcclCommunicator takes device buffers, e.g. from cudaMalloc)");
 }
 
-void NcclCommunicator::wait_for(cudaEvent_t event, const char* call) {
-  for (;;) {
-    const cudaError_t status = event != nullptr ? cudaEventQuery(event) : cudaStreamQuery(stream_);
-    if (status == cudaSuccess) return;
-    if (status != cudaErrorNotReady) {
-      fail(call, std::string("CUDA error while waiting: ") + cudaGetErrorString(status));
-    }
-    ncclResult_t async_error = ncclSuccess;
-    SY_NCCL_CHECK(ncclCommGetAsyncError, comm_, &async_error);
-    check(async_error, call);
-    std::this_thread::yield();
+bool NcclCommunicator::query(cudaEvent_t event, const char* call) {
+  const cudaError_t status = event != nullptr ? cudaEventQuery(event) : cudaStreamQuery(stream_);
+  if (status == cudaSuccess) return true;
+  if (status != cudaErrorNotReady) {
+    fail(call, std::string("CUDA error while waiting: ") + cudaGetErrorString(status));
   }
+  ncclResult_t async_error = ncclSuccess;
+  SY_NCCL_CHECK(ncclCommGetAsyncError, comm_, &async_error);
+  check(async_error, call);
+  return false;
+}
+
+void NcclCommunicator::wait_for(cudaEvent_t event, const char* call) {
+  while (!query(event, call)) std::this_thread::yield();
 }
 
 // --- Collectives --------------------------------------------------------------------------------
@@ -193,14 +183,25 @@ void NcclCommunicator::all_reduce(int64_t* data, int64_t count, ReduceOp op) {
   all_reduce_typed(data, count, ncclInt64, op);
 }
 
-CollectiveHandle NcclCommunicator::all_reduce_async(float* data, int64_t count, ReduceOp op) {
+std::unique_ptr<PendingCollective> NcclCommunicator::all_reduce_async(float* data, int64_t count,
+                                                                      ReduceOp op) {
   const size_t n = to_size(count, "ncclAllReduce", "count");
   check_device_ptr(data, count, "ncclAllReduce", "buffer");
-  cudaEvent_t event = nullptr;
-  SY_CUDA_CHECK(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
-  CollectiveHandle handle(this, event, "ncclAllReduce");  // owns the event from here on
+  SY_CUDA_CHECK(cudaSetDevice(device_));
+  // stream_ is non-blocking, so it does not wait for the default stream by itself.
+  cudaEvent_t produced = nullptr;
+  SY_CUDA_CHECK(cudaEventCreateWithFlags(&produced, cudaEventDisableTiming));
+  struct Destroy {
+    cudaEvent_t e;
+    ~Destroy() { cudaEventDestroy(e); }  // released once the wait below is satisfied
+  } destroy_produced{produced};
+  SY_CUDA_CHECK(cudaEventRecord(produced, cudaStreamLegacy));
+  SY_CUDA_CHECK(cudaStreamWaitEvent(stream_, produced, 0));
+  cudaEvent_t done = nullptr;
+  SY_CUDA_CHECK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  auto handle = std::make_unique<CollectiveHandle>(this, done, "ncclAllReduce");  // owns `done`
   SY_NCCL_CHECK(ncclAllReduce, data, data, n, ncclFloat, to_nccl(op), comm_, stream_);
-  SY_CUDA_CHECK(cudaEventRecord(event, stream_));
+  SY_CUDA_CHECK(cudaEventRecord(done, stream_));
   return handle;
 }
 

@@ -3,12 +3,12 @@
 // (cudaMalloc'd or managed); host pointers are a kInternal error.
 //
 // Work is enqueued on the communicator's own non-blocking CUDA stream, and every call waits for
-// it before returning, so the calls block like the MPI ones; all_reduce_async returns a handle to
-// wait on instead. While waiting, NCCL's asynchronous error state is polled, so a failed peer or
-// network surfaces as an error rather than a hang. Every NCCL call is checked: a failure becomes
-// sy::Error(kDistributed, "ncclAllReduce failed on rank R of N (device D, host H): <NCCL's error
-// string>: <ncclGetLastError>"), and the communicator is then aborted (ncclCommAbort) by its
-// destructor instead of destroyed.
+// it before returning, so the calls block like the MPI ones; all_reduce_async returns a handle
+// (CollectiveHandle) to test or wait on instead. While waiting, NCCL's asynchronous error state is
+// polled, so a failed peer or network surfaces as an error rather than a hang. Every NCCL call is
+// checked: a failure becomes sy::Error(kDistributed, "ncclAllReduce failed on rank R of N (device
+// D, host H): <NCCL's error string>: <ncclGetLastError>"), and the communicator is then aborted
+// (ncclCommAbort) by its destructor instead of destroyed.
 //
 // send/recv: NCCL has no tags. The tag is checked (>= 0) and ignored; messages between one pair
 // of ranks match in the order they are posted. split needs NCCL >= 2.18 (ncclCommSplit).
@@ -29,26 +29,26 @@ namespace sy::parallel {
 
 class NcclCommunicator;
 
-// A collective in flight: wait() blocks until it finished (and raises its error, if any). Must
-// not outlive the communicator that made it; destroying it without wait() does not wait.
-class CollectiveHandle {
+// A collective in flight (all_reduce_async): test() queries, wait() blocks on a CUDA event recorded
+// after it, both polling NCCL's asynchronous errors (a failure raises kDistributed). Must not
+// outlive the communicator that made it; destroying it before completion does not wait (the
+// buffer stays in use on the GPU until the collective ends).
+class CollectiveHandle final : public PendingCollective {
  public:
-  CollectiveHandle() = default;
   CollectiveHandle(NcclCommunicator* comm, cudaEvent_t event, const char* call)
       : comm_(comm), event_(event), call_(call) {}
-  ~CollectiveHandle();
-  CollectiveHandle(CollectiveHandle&& other) noexcept;
-  CollectiveHandle& operator=(CollectiveHandle&& other) noexcept;
+  ~CollectiveHandle() override;
   CollectiveHandle(const CollectiveHandle&) = delete;
   CollectiveHandle& operator=(const CollectiveHandle&) = delete;
 
-  // Blocks until the collective finished; a no-op the second time and on an empty handle.
-  void wait();
+  bool test() override;
+  // Blocks until the collective finished; a no-op once it has.
+  void wait() override;
 
  private:
-  NcclCommunicator* comm_ = nullptr;
-  cudaEvent_t event_ = nullptr;
-  const char* call_ = "";
+  NcclCommunicator* comm_;
+  cudaEvent_t event_;  // null once complete
+  const char* call_;
 };
 
 class NcclCommunicator final : public Communicator {
@@ -71,8 +71,11 @@ class NcclCommunicator final : public Communicator {
   void all_reduce(float* data, int64_t count, ReduceOp op) override;
   void all_reduce(double* data, int64_t count, ReduceOp op) override;
   void all_reduce(int64_t* data, int64_t count, ReduceOp op) override;
-  // Enqueues the all-reduce and returns at once; `data` must stay untouched until wait().
-  CollectiveHandle all_reduce_async(float* data, int64_t count, ReduceOp op);
+  // Enqueues ncclAllReduce on stream() after the work already queued on the default stream
+  // (where core's kernels run, so gradients written there are complete) and returns at once; the
+  // handle is a CollectiveHandle. `data` must stay untouched until it completed.
+  std::unique_ptr<PendingCollective> all_reduce_async(float* data, int64_t count,
+                                                      ReduceOp op) override;
   void broadcast(void* data, int64_t bytes, int root) override;
   void all_gather(const float* send, float* recv, int64_t count) override;
   void reduce_scatter(const float* send, float* recv, int64_t count) override;
@@ -100,6 +103,8 @@ class NcclCommunicator final : public Communicator {
   void check_device_ptr(const void* ptr, int64_t count, const char* call, const char* what) const;
   // Waits for `event` (or the whole stream when null), polling NCCL's asynchronous errors.
   void wait_for(cudaEvent_t event, const char* call);
+  // One poll of `event`: true when it completed; raises a CUDA error or NCCL's asynchronous one.
+  bool query(cudaEvent_t event, const char* call);
   [[noreturn]] void fail(const char* call, const std::string& detail);
 
   int device_;

@@ -114,10 +114,34 @@ TEST_F(NcclTest, AllReduceZeroCount) {
 TEST_F(NcclTest, AllReduceAsyncThenWait) {
   const int n = comm().size();
   DeviceArray<float> data(std::vector<float>(1000, static_cast<float>(comm().rank() + 1)));
-  CollectiveHandle handle = comm().all_reduce_async(data.get(), 1000, ReduceOp::kSum);
-  handle.wait();
-  handle.wait();  // a no-op the second time
+  std::unique_ptr<PendingCollective> handle =
+      comm().all_reduce_async(data.get(), 1000, ReduceOp::kSum);
+  handle->wait();
+  handle->wait();  // a no-op the second time
+  EXPECT_TRUE(handle->test());
   for (float v : data.host()) ASSERT_EQ(v, static_cast<float>(rank_sum(n + 1)));
+}
+
+TEST_F(NcclTest, AllReduceAsyncSeveralInFlightThroughTheBaseClass) {
+  // Three in flight, completed by test() in reverse order of issue, through Communicator&.
+  Communicator& base = comm();
+  const int n = base.size();
+  std::vector<std::unique_ptr<DeviceArray<float>>> data;
+  std::vector<std::unique_ptr<PendingCollective>> handles;
+  for (int k = 0; k < 3; ++k) {
+    data.push_back(std::make_unique<DeviceArray<float>>(
+        std::vector<float>(100 + k, static_cast<float>(comm().rank() + 10 * k))));
+    handles.push_back(base.all_reduce_async(data.back()->get(), 100 + k, ReduceOp::kSum));
+  }
+  std::unique_ptr<PendingCollective> empty = base.all_reduce_async(nullptr, 0, ReduceOp::kSum);
+  for (int k = 2; k >= 0; --k) {
+    while (!handles[k]->test()) {
+    }
+  }
+  empty->wait();
+  for (int k = 0; k < 3; ++k) {
+    for (float v : data[k]->host()) ASSERT_EQ(v, static_cast<float>(rank_sum(n) + n * 10 * k));
+  }
 }
 
 TEST_F(NcclTest, BroadcastFromLastRank) {
