@@ -21,4 +21,10 @@ std::unique_ptr<PendingCollective> Communicator::all_reduce_async(float* data, i
   return std::make_unique<CompletedCollective>();
 }
 
+std::unique_ptr<PendingCollective> Communicator::send_async(const float* data, int64_t count,
+                                                            int dest, int tag) {
+  send(data, count, dest, tag);
+  return std::make_unique<CompletedCollective>();
+}
+
 }  // namespace sy::parallel

@@ -27,7 +27,7 @@ namespace sy::parallel {
 
 enum class ReduceOp { kSum, kMax };
 
-// A collective in flight, from Communicator::all_reduce_async.
+// A collective (or a send) in flight, from Communicator::all_reduce_async or send_async.
 class PendingCollective {
  public:
   virtual ~PendingCollective() = default;
@@ -69,6 +69,11 @@ class Communicator {
                             const std::vector<int64_t>& recv_counts,
                             const std::vector<int64_t>& recv_offsets) = 0;
   virtual void send(const float* data, int64_t count, int dest, int tag) = 0;
+  // send, nonblocking: starts it and returns its handle; `data` must stay untouched until the
+  // handle completes. Pipeline stages send this way so that a send never waits for its receiver
+  // (which may be waiting for this rank). The default is the blocking send and a completed handle.
+  virtual std::unique_ptr<PendingCollective> send_async(const float* data, int64_t count, int dest,
+                                                        int tag);
   virtual void recv(float* data, int64_t count, int source, int tag) = 0;
   virtual void barrier() = 0;
   // MPI_Comm_split: ranks with the same color form a new group, ordered by key.

@@ -50,7 +50,8 @@ std::vector<int> to_ints(const std::vector<int64_t>& values, const char* call, c
 // MPI_REQUEST_NULL; done_ is set once all have.
 class MpiPendingCollective final : public PendingCollective {
  public:
-  MpiPendingCollective() = default;
+  // call: what started the requests, for error messages ("MPI_Iallreduce", "MPI_Isend").
+  explicit MpiPendingCollective(const char* call) : call_(call) {}
   MpiPendingCollective(const MpiPendingCollective&) = delete;
   MpiPendingCollective& operator=(const MpiPendingCollective&) = delete;
   ~MpiPendingCollective() override {
@@ -89,13 +90,14 @@ class MpiPendingCollective final : public PendingCollective {
     if (rc == MPI_ERR_IN_STATUS) {
       for (const MPI_Status& s : statuses_) {
         if (s.MPI_ERROR != MPI_SUCCESS && s.MPI_ERROR != MPI_ERR_PENDING) {
-          check_mpi(s.MPI_ERROR, "MPI_Iallreduce");
+          check_mpi(s.MPI_ERROR, call_);
         }
       }
     }
     check_mpi(rc, call);
   }
 
+  const char* call_;
   std::vector<MPI_Request> requests_;
   std::vector<MPI_Status> statuses_;
   bool done_ = false;
@@ -169,7 +171,7 @@ std::unique_ptr<PendingCollective> MpiCommunicator::all_reduce_async(float* data
                                                                      ReduceOp op) {
   SY_CHECK(count >= 0, "all_reduce_async: negative count ", count);
   SY_CHECK(count == 0 || data != nullptr, "all_reduce_async: null buffer for ", count, " elements");
-  auto pending = std::make_unique<MpiPendingCollective>();
+  auto pending = std::make_unique<MpiPendingCollective>("MPI_Iallreduce");
   float* p = count > 0 ? data : reinterpret_cast<float*>(g_zero_count_buffer.bytes);
   int64_t done = 0;
   do {  // at least one call, so a zero count is still a collective on every rank
@@ -241,6 +243,21 @@ void MpiCommunicator::send(const float* data, int64_t count, int dest, int tag) 
   const int n = to_int(count, "MPI_Send", "count");
   Scratch scratch;
   check_mpi(MPI_Send(nonnull(data, scratch), n, MPI_FLOAT, dest, tag, comm_), "MPI_Send");
+}
+
+std::unique_ptr<PendingCollective> MpiCommunicator::send_async(const float* data, int64_t count,
+                                                               int dest, int tag) {
+  SY_CHECK(dest >= 0 && dest < size_ && dest != rank_, "send: rank ", rank_,
+           " cannot send to rank ", dest, " of a ", size_, "-rank communicator");
+  SY_CHECK(tag >= 0, "send: negative tag ", tag);
+  const int n = to_int(count, "MPI_Isend", "count");
+  auto pending = std::make_unique<MpiPendingCollective>("MPI_Isend");
+  MPI_Request request = MPI_REQUEST_NULL;
+  // A zero-count send still needs a valid buffer that outlives the call.
+  check_mpi(MPI_Isend(nonnull(data, g_zero_count_buffer), n, MPI_FLOAT, dest, tag, comm_, &request),
+            "MPI_Isend");
+  pending->requests().push_back(request);
+  return pending;
 }
 
 void MpiCommunicator::recv(float* data, int64_t count, int source, int tag) {

@@ -53,6 +53,8 @@ class MpiCommunicator final : public Communicator {
                     const std::vector<int64_t>& recv_counts,
                     const std::vector<int64_t>& recv_offsets) override;
   void send(const float* data, int64_t count, int dest, int tag) override;
+  std::unique_ptr<PendingCollective> send_async(const float* data, int64_t count, int dest,
+                                                int tag) override;
   void recv(float* data, int64_t count, int source, int tag) override;
   void barrier() override;
   // Collective over this communicator; the new one is owned by the returned object.

@@ -50,12 +50,14 @@ void PipelineExecutor::complete_sends(double* wait) {
   *wait += since(t0);
 }
 
-PipelineTiming PipelineExecutor::run(const std::vector<PipelineAction>& actions, StageWork& work,
-                                     const std::function<void(int64_t, bool)>& before_backward) {
+PipelineTiming PipelineExecutor::run(
+    const std::vector<PipelineAction>& actions, StageWork& work,
+    const std::function<void(const core::Tensor&)>& before_last_backward) {
   const auto started = Clock::now();
   PipelineTiming timing;
   int64_t backwards_left = 0;
-  for (const PipelineAction& a : actions) backwards_left += a.kind == PipelineAction::Kind::kBackward;
+  for (const PipelineAction& a : actions)
+    backwards_left += a.kind == PipelineAction::Kind::kBackward;
   for (const PipelineAction& a : actions) {
     if (a.kind == PipelineAction::Kind::kForward) {
       InFlight f;
@@ -69,8 +71,8 @@ PipelineTiming PipelineExecutor::run(const std::vector<PipelineAction>& actions,
         SY_CHECK(f.outputs.activation.defined(), "pipeline: stage produced no activation");
         send(f.outputs.activation, next_, activation_tag(a.micro));
       }
-      SY_CHECK(in_flight_.emplace(a.micro, std::move(f)).second, "pipeline: micro-batch ",
-               a.micro, " forward twice");
+      SY_CHECK(in_flight_.emplace(a.micro, std::move(f)).second, "pipeline: micro-batch ", a.micro,
+               " forward twice");
       timing.peak_in_flight =
           std::max(timing.peak_in_flight, static_cast<int64_t>(in_flight_.size()));
       continue;
@@ -81,16 +83,16 @@ PipelineTiming PipelineExecutor::run(const std::vector<PipelineAction>& actions,
     InFlight f = std::move(it->second);
     in_flight_.erase(it);
     --backwards_left;
-    if (before_backward) before_backward(a.micro, backwards_left == 0);
     // Backward from this stage's share of the loss plus sum(activation * its upstream gradient),
     // whose gradient with respect to the activation is exactly the upstream gradient.
     core::Tensor root = f.outputs.loss;
     if (next_ >= 0) {
-      const core::Tensor upstream = receive(f.outputs.activation.shape(), next_,
-                                            gradient_tag(a.micro), &timing.wait_seconds);
+      const core::Tensor upstream =
+          receive(f.outputs.activation.shape(), next_, gradient_tag(a.micro), &timing.wait_seconds);
       const core::Tensor term = core::sum(core::mul(f.outputs.activation, upstream));
       root = root.defined() ? core::add(root, term) : term;
     }
+    if (backwards_left == 0 && before_last_backward) before_last_backward(root);
     if (root.defined() && root.requires_grad()) root.backward();
     if (prev_ >= 0) {
       core::Tensor g = f.input.grad();

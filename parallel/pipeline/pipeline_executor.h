@@ -51,11 +51,11 @@ class PipelineExecutor {
   // pp: the pipeline group (rank = stage). prev/next: neighbour ranks in it, -1 at either end.
   PipelineExecutor(Communicator& pp, int prev, int next);
 
-  // Runs `actions` (a Schedule's, for this stage). before_backward(m, last), when set, is called
-  // before each backward pass; last is true for the step's final backward on this rank (where
-  // the gradient reduction is armed).
+  // Runs `actions` (a Schedule's, for this stage). before_last_backward(root), when set, is
+  // called just before the step's final backward pass on this rank, with the tensor it starts
+  // from (where the overlapped gradient reduction is armed).
   PipelineTiming run(const std::vector<PipelineAction>& actions, StageWork& work,
-                     const std::function<void(int64_t, bool)>& before_backward = {});
+                     const std::function<void(const core::Tensor&)>& before_last_backward = {});
 
  private:
   struct InFlight {

@@ -99,8 +99,8 @@ void validate(const Config& c, const Origins& o) {
   if (!p.stage_layers.empty()) {
     try {
       parallel::parse_stage_layers(p.stage_layers, p.pp, m.num_layers, "parallel.stage_layers");
-    } catch (const Error& e) {
-      fail_cross(o, {"parallel.stage_layers", "parallel.pp", "model.num_layers"}, e.what());
+    } catch (const Error& error) {
+      fail_cross(o, {"parallel.stage_layers", "parallel.pp", "model.num_layers"}, error.what());
     }
   }
 

@@ -63,8 +63,8 @@ ParameterCounts count_stage_parameters(const Config& c, int64_t first, int64_t e
 
 parallel::StagePartition stage_partition(const Config& c) {
   if (!c.parallel.stage_layers.empty()) {
-    return parallel::parse_stage_layers(c.parallel.stage_layers, c.parallel.pp,
-                                        c.model.num_layers, "parallel.stage_layers");
+    return parallel::parse_stage_layers(c.parallel.stage_layers, c.parallel.pp, c.model.num_layers,
+                                        "parallel.stage_layers");
   }
   // Per layer and token: 6 x its active parameters, plus causal attention's 6 T D.
   const int64_t d = c.model.hidden_size, h = c.model.num_heads;

@@ -29,10 +29,10 @@
 #include "trainer/optim/grad_clip.h"
 #include "trainer/optim/lr_schedule.h"
 #include "trainer/train/evaluate.h"
-#include "trainer/train/model_parts.h"
 #include "trainer/train/hardware_peak.h"
 #include "trainer/train/metrics.h"
 #include "trainer/train/model_builder.h"
+#include "trainer/train/model_parts.h"
 #include "trainer/train/run_log.h"
 #include "trainer/train/training_stage.h"
 
@@ -344,7 +344,8 @@ void print_dry_run(const Config& config, parallel::Communicator& world) {
   // schedule keeps in flight.
   const double tokens = static_cast<double>(config.train.micro_batch_size) * config.train.seq_len;
   for (int s = 0; s < grid.pp(); ++s) {
-    const ParameterCounts stage = count_stage_parameters(config, partition.begin(s), partition.end(s));
+    const ParameterCounts stage =
+        count_stage_parameters(config, partition.begin(s), partition.end(s));
     int64_t moe_layers = 0;
     for (int64_t l = partition.begin(s); l < partition.end(s); ++l) {
       moe_layers += config.is_moe_layer(static_cast<int>(l)) ? 1 : 0;
@@ -353,10 +354,13 @@ void print_dry_run(const Config& config, parallel::Communicator& world) {
     const bool head = s == grid.pp() - 1;
     const double activation_bytes =
         4.0 * tokens *
-        (34.0 * config.model.hidden_size * static_cast<double>(partition.end(s) - partition.begin(s)) +
-         2.0 * config.moe.top_k * config.expert_intermediate_size() * static_cast<double>(moe_layers) +
+        (34.0 * config.model.hidden_size *
+             static_cast<double>(partition.end(s) - partition.begin(s)) +
+         2.0 * config.moe.top_k * config.expert_intermediate_size() *
+             static_cast<double>(moe_layers) +
          (head ? 2.0 * config.model.vocab_size : 0.0));
-    const int64_t in_flight = parallel::peak_in_flight(schedule->actions(s, grid.pp(), local_micro));
+    const int64_t in_flight =
+        parallel::peak_in_flight(schedule->actions(s, grid.pp(), local_micro));
     std::printf(
         "stage %d: layers [%lld, %lld), %lld parameters held per rank; memory per rank "
         "(estimate): %.1f MiB model + optimizer state, %.1f MiB activations (%lld micro-batch%s "

@@ -159,7 +159,12 @@ TEST(Config, ToYamlRoundTripsEveryNonDefaultValue) {
   c.moe.aux_loss_coef = 3e-3;
   c.moe.z_loss_coef = 0;
   c.moe.intermediate_size = 48;
-  c.parallel = {.dp = 2, .ep = 2, .pp = 2, .pipeline_schedule = PipelineSchedule::kGpipe};
+  c.parallel = {.dp = 2,
+                .ep = 2,
+                .pp = 2,
+                .pipeline_schedule = PipelineSchedule::kGpipe,
+                .stage_layers = "1,1",
+                .debug_comm = true};
   c.train.eval_every = 5;
   c.train.eval_windows = 3;
   c.optim = {.lr = 3e-3,
