@@ -40,6 +40,7 @@ std::string to_json_line(const StepMetrics& m) {
   os << "]";
   if (m.pipeline) os << ",\"pipeline_bubble\":" << num(m.bubble_fraction);
   os << ",\"peak_rss_mib\":" << num(m.peak_rss_mib);
+  if (m.reduce_exposed_ms > 0) os << ",\"reduce_exposed_ms\":" << num(m.reduce_exposed_ms);
   if (m.expert_parallel) {
     os << ",\"all_to_all_bytes\":" << m.all_to_all_bytes
        << ",\"all_to_all_ms\":" << num(m.all_to_all_ms);

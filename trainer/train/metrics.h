@@ -32,6 +32,8 @@ struct StepMetrics {
   bool pipeline = false;
   double bubble_fraction = 0;
   double peak_rss_mib = 0;  // this process's peak resident memory so far
+  // Gradient all-reduce time not hidden behind backward (waiting after it), on this rank.
+  double reduce_exposed_ms = 0;
 };
 
 std::string to_json_line(const StepMetrics& m);

@@ -218,11 +218,17 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
     model.zero_grad();
     StepMetrics m;
     work.begin_step(step);
-    const parallel::PipelineTiming timing = executor.run(actions, work);
     // Gradients: the sum over ranks of the local sums (an expert's local sum already covers the
-    // tokens its ep group sent it).
-    replicated_reducer.all_reduce(dp_comm);
-    expert_reducer.all_reduce(grid.expert_dp_comm());
+    // tokens its ep group sent it), all-reduced in buckets while the step's last backward runs.
+    const parallel::PipelineTiming timing =
+        executor.run(actions, work, [&](const core::Tensor& backward_root) {
+          replicated_reducer.begin_sync(dp_comm, backward_root);
+          expert_reducer.begin_sync(grid.expert_dp_comm(), backward_root);
+        });
+    replicated_reducer.finish_sync();
+    expert_reducer.finish_sync();
+    m.reduce_exposed_ms = 1000.0 * (replicated_reducer.last_sync().exposed_seconds +
+                                    expert_reducer.last_sync().exposed_seconds);
     // Every rank adds its micro-batches (dp) and its layers (pp); the last stages add the ce.
     StepTotals totals = work.totals();
     totals.all_reduce(world);
