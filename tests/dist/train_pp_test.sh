@@ -4,7 +4,7 @@
 # within 1e-5 relative, final weights close, evaluation through the stages; an explicit
 # stage split, a stage with no MoE layer; a (2, 2, 2) checkpoint resumes at 1 rank on the same
 # loss curve; more stages than layers is a config error; --dry-run prints the stages and the
-# expected bubble; metrics.jsonl records the measured one.
+# expected bubble; metrics.jsonl records the measured one; parallel.debug_comm finds nothing wrong.
 #   usage: train_pp_test.sh PATH/TO/switchyard SOURCE_DIR MPIRUN
 set -uo pipefail
 BIN="$1"
@@ -62,10 +62,13 @@ val_ce() { grep -o "val ce [0-9.]*" "$1" | tail -1; }
 run 1 1 1 "$TMP/ref" >"$TMP/ref.log" 2>&1
 check "1 rank (reference)" $?
 "$BIN" export "$TMP/ref" "$TMP/ref.export" >/dev/null 2>&1
-for layout in "1 1 2 1f1b" "1 1 2 gpipe" "2 1 2 1f1b" "2 2 2 1f1b" "4 2 2 1f1b"; do
-  read -r dp ep pp schedule <<<"$layout"
+# (2, 2, 2) runs with parallel.debug_comm: every call checked across ranks, every step verified.
+for layout in "1 1 2 1f1b false" "1 1 2 gpipe false" "2 1 2 1f1b false" "2 2 2 1f1b true" \
+              "4 2 2 1f1b false"; do
+  read -r dp ep pp schedule debug <<<"$layout"
   name="dp${dp}ep${ep}pp${pp}${schedule}"
-  run "$dp" "$ep" "$pp" "$TMP/$name" parallel.pipeline_schedule="$schedule" >"$TMP/$name.log" 2>&1
+  run "$dp" "$ep" "$pp" "$TMP/$name" parallel.pipeline_schedule="$schedule" \
+    parallel.debug_comm="$debug" >"$TMP/$name.log" 2>&1
   check "$name trains (exit 0)" $?
   same_losses "$TMP/ref/metrics.jsonl" "$TMP/$name/metrics.jsonl" 1
   check "$name losses equal the 1-rank run within 1e-5" $?

@@ -14,6 +14,7 @@
 #include "core/common/error.h"
 #include "core/nn/decoder.h"
 #include "core/ops/elementwise.h"
+#include "parallel/comm/checked_communicator.h"
 #include "parallel/data/gradient_reducer.h"
 #include "parallel/expert/token_dispatcher.h"
 #include "parallel/grid/process_grid.h"
@@ -100,11 +101,25 @@ std::optional<std::string> resume_source(const Config& config) {
 
 }  // namespace
 
-TrainResult train(const Config& config, parallel::Communicator& world) {
+TrainResult train(const Config& config, parallel::Communicator& launched_world) {
   const auto started = Clock::now();
+  // parallel.debug_comm: every group's calls are checked against its other ranks.
+  std::unique_ptr<parallel::CheckedCommunicator> checked;
+  if (config.parallel.debug_comm) {
+    checked = std::make_unique<parallel::CheckedCommunicator>(launched_world, "world");
+  }
+  parallel::Communicator& world = checked ? *checked : launched_world;
   // The layout is checked on every rank before any other work.
   const parallel::ProcessGrid grid = parallel::ProcessGrid::create(
       world, config.parallel.dp, config.parallel.ep, config.parallel.pp);
+  if (checked) {
+    for (auto [group, label] : {std::pair{&grid.dp_comm(), "dp"},
+                                {&grid.ep_comm(), "ep"},
+                                {&grid.expert_dp_comm(), "expert-dp"},
+                                {&grid.pp_comm(), "pp"}}) {
+      static_cast<parallel::CheckedCommunicator*>(group)->set_label(label);
+    }
+  }
   const bool root = world.rank() == 0;
   parallel::Communicator& dp_comm = grid.dp_comm();
   const std::filesystem::path run_dir(config.run.dir);
@@ -295,6 +310,7 @@ TrainResult train(const Config& config, parallel::Communicator& world) {
     } else {
       log.progress(m.step, config.train.steps);
     }
+    if (checked) checked->verify_step();
     // A signal may reach only some ranks: agree on it so every rank saves and stops together.
     int64_t stop = g_stop_signal;
     world.all_reduce(&stop, 1, parallel::ReduceOp::kMax);
