@@ -91,6 +91,16 @@ check "stage_layers=1,3 puts layer 0 alone on stage 0" $?
 same_losses "$TMP/ref/metrics.jsonl" "$TMP/split/metrics.jsonl" 1
 check "stage_layers=1,3 losses equal the 1-rank run" $?
 
+# Fine-tuning from an export under (2, 2, 2), with stage 0 holding only the dense layer 0: every
+# rank loads its part of the Hugging Face weights, and the losses follow the 1-rank run's.
+run 1 1 1 "$TMP/ft1" model.init_from="$TMP/ref.export" train.steps=3 >"$TMP/ft1.log" 2>&1
+check "1 rank starts from the export" $?
+run 2 2 2 "$TMP/ft222" model.init_from="$TMP/ref.export" train.steps=3 \
+  parallel.stage_layers=1,3 >"$TMP/ft222.log" 2>&1
+check "(2, 2, 2) starts from the export" $?
+same_losses "$TMP/ft1/metrics.jsonl" "$TMP/ft222/metrics.jsonl" 1
+check "(2, 2, 2) from the export: the 1-rank losses" $?
+
 # Resume the (2, 2, 2) checkpoint of step 5 at 1 rank.
 mkdir -p "$TMP/resume/checkpoints"
 cp -r "$TMP/dp2ep2pp21f1b/checkpoints/step_00000005" "$TMP/resume/checkpoints/"
