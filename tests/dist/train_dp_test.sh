@@ -9,39 +9,16 @@ BIN="$1"
 SRC="$2"
 MPIRUN="$3"
 source "$SRC/tests/e2e/lib.sh"
-TMP="$(mktemp -d)"
-trap 'rm -rf "$TMP"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
-
-"$BIN" prep --fortunes --out "$TMP/data" --tokenizer byte >/dev/null
-check prep $?
+source "$SRC/tests/dist/train_lib.sh"
+train_setup
 
 # 4 micro-batches of 4 sequences per step: dp = 1, 2, 4 all split them evenly.
 COMMON=(data.train="$TMP/data/train.bin" data.val= train.steps=10 train.global_batch_size=16
         checkpoint.every=5 checkpoint.keep_last=5 moe.router=noisy_topk)
-run() {  # run NP RUN_DIR [overrides...]
+run() {  # run NP RUN_DIR [overrides...]: dp = NP
   local np="$1" dir="$2"
   shift 2
-  if [[ "$np" -eq 1 ]]; then
-    "$BIN" train "$SRC/configs/tiny.yaml" run.dir="$dir" "${COMMON[@]}" "$@"
-  else
-    "$MPIRUN" --oversubscribe --bind-to none -np "$np" \
-      "$BIN" train "$SRC/configs/tiny.yaml" run.dir="$dir" parallel.dp="$np" "${COMMON[@]}" "$@"
-  fi
-}
-same_losses() {  # same_losses A/metrics.jsonl B/metrics.jsonl FIRST_STEP
-  python3 - "$@" <<'PY'
-import json, sys
-a, b = ([json.loads(l) for l in open(p)] for p in sys.argv[1:3])
-first = int(sys.argv[3])
-a = {r["step"]: r for r in a}
-b = {r["step"]: r for r in b}
-steps = [s for s in sorted(b) if s >= first]
-assert steps and all(s in a for s in steps), (sorted(a), sorted(b))
-worst = max(abs(a[s][k] - b[s][k]) / abs(a[s][k]) for s in steps for k in ("loss", "ce"))
-print(f"losses: worst relative difference {worst:.3g} over steps {steps[0]}..{steps[-1]}")
-sys.exit(0 if worst <= 1e-5 else 1)
-PY
+  run_layout "$np" 1 1 "$dir" "$@"
 }
 
 run 1 "$TMP/dp1" >/dev/null 2>&1
