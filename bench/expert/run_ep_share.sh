@@ -14,17 +14,19 @@
 #      TokenDispatcher exchanges the routed tokens (metrics.jsonl: all_to_all_bytes, all_to_all_ms,
 #      the dp group's busiest rank, forward + backward);
 #   3. the same at parallel.dp=2 parallel.ep=1 (every rank holds every expert; no exchange).
-# The first 2 steps of each run are warm-up; the others give the medians. Per repeat it prints the
-# ep=2 step time, the time in the exchanges and its share of the step (median of the per-step
-# ratios), the load imbalance between the ep ranks (the busiest rank's expert rows / the mean, from
-# tokens_per_expert: a rank that waits for a busier peer waits inside the exchanges), the bytes
-# sent per step, the effective exchange bandwidth (bytes / time in the exchanges), the mean
-# message per peer (bytes / (4 exchanges per MoE layer and micro-batch:
-# dispatch and combine, forward and backward) / (ep - 1)), the raw bandwidth at that message size
-# (interpolated in log2 of the size between the measured sizes), the fraction of it the exchanges
-# reach, how long the bytes would take at the raw bandwidth, the ep=1 step time and how much CPU
-# other processes used during the training runs (% of all CPUs; near 0 = a clean run). With R > 1
-# it ends with the medians over repeats and their ranges.
+# The first 2 steps of each run are warm-up; the others give the medians. It prints two tables,
+# one row per repeat and, with R > 1, the median and range over repeats:
+#   Time   the ep=2 step, the time in the exchanges (all_to_all_ms: the busiest rank's, including
+#          the wait for its peers) and its share of the step (median of the per-step ratios), the
+#          load imbalance between the ep ranks (the busiest rank's expert rows / the mean, from
+#          tokens_per_expert summed over layers), the ep=1 step and how much CPU other processes
+#          used during the two training runs (% of all CPUs; near 0 = a clean run);
+#   Bytes  the bytes sent per step, the mean message per peer (bytes / the exchanges per step /
+#          (ep - 1); 4 exchanges per MoE layer and micro-batch: dispatch and combine, forward and
+#          backward), the effective bandwidth (bytes / all_to_all_ms), the raw bandwidth at that
+#          message size (linear in log2 of the size between the two nearest measured sizes), the
+#          fraction of it the exchanges reach and how long the bytes take at the raw bandwidth;
+# then the raw bandwidth table (per size, the median over repeats).
 #
 # --set KEY=VALUE (repeatable) adds a config override to both training runs (e.g.
 # moe.capacity_factor=1.0). --keep DIR keeps the run directories (less the checkpoints), logs and
@@ -48,8 +50,9 @@ KEEP=""
 WAIT_QUIET=0
 WARMUP=2
 NP=2
-BIN=${SY_BIN:-build/release/switchyard}
-A2A_BIN=${SY_A2A_BIN:-build/release/bench/alltoallv_bandwidth}
+# SY_BIN and SY_A2A_BIN are relative to the caller's directory, the defaults to the repository.
+BIN=$(realpath -m -- "${SY_BIN:-$ROOT/build/release/switchyard}")
+A2A_BIN=$(realpath -m -- "${SY_A2A_BIN:-$ROOT/build/release/bench/alltoallv_bandwidth}")
 PY=${SY_PYTHON:-/usr/bin/python3}
 GNU_TIME=/usr/bin/time
 # The machine's CPUs (plain nproc counts OMP_NUM_THREADS, which is 1 below).

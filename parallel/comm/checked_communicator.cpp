@@ -116,6 +116,16 @@ CheckedCommunicator::CheckedCommunicator(std::unique_ptr<Communicator> owned, st
 
 CheckedCommunicator::~CheckedCommunicator() { std::erase(registry_->groups, this); }
 
+uint64_t CheckedCommunicator::record_collective(const char* kind, int64_t count, int64_t extra) {
+  const int64_t id = kind_id(kind);
+  const uint64_t h = mix(mix(mix(static_cast<uint64_t>(calls_), static_cast<uint64_t>(id)),
+                             static_cast<uint64_t>(count)),
+                         static_cast<uint64_t>(extra));
+  collective_hash_ = mix(collective_hash_, h);
+  ++calls_;
+  return h;
+}
+
 void CheckedCommunicator::check_collective(const char* kind, int64_t count, int64_t extra) {
   const int64_t id = kind_id(kind);
   const uint64_t h = mix(mix(mix(static_cast<uint64_t>(calls_), static_cast<uint64_t>(id)),
@@ -134,8 +144,7 @@ void CheckedCommunicator::check_collective(const char* kind, int64_t count, int6
     }
     SY_FAIL(ErrorKind::kDistributed, msg.str());
   }
-  collective_hash_ = mix(collective_hash_, h);
-  ++calls_;
+  record_collective(kind, count, extra);
 }
 
 void CheckedCommunicator::all_reduce(float* data, int64_t count, ReduceOp op) {
@@ -152,7 +161,10 @@ void CheckedCommunicator::all_reduce(int64_t* data, int64_t count, ReduceOp op) 
 }
 std::unique_ptr<PendingCollective> CheckedCommunicator::all_reduce_async(float* data, int64_t count,
                                                                          ReduceOp op) {
-  check_collective("all_reduce_async(f32)", count, static_cast<int64_t>(op));
+  // No blocking pre-check here: a nonblocking start may come from a gradient-ready hook, at a
+  // moment that differs between ranks, and a blocking check there could wait on a rank that is
+  // itself blocked elsewhere. The call still enters the sequence that verify_step compares.
+  record_collective("all_reduce_async(f32)", count, static_cast<int64_t>(op));
   return inner_->all_reduce_async(data, count, op);
 }
 void CheckedCommunicator::broadcast(void* data, int64_t bytes, int root) {

@@ -1,9 +1,11 @@
 // CheckedCommunicator: the debug mode of parallel.debug_comm. It wraps a Communicator and turns a
 // mismatch between the ranks' calls, which would otherwise hang or silently mix data up, into a
 // kDistributed error naming the first call that differs:
-//  - before every collective, the group compares the call's signature (its number in this
-//    group's sequence, the kind of call, its element count; the root for broadcasts) and stops
-//    on a difference: "call #12 on group dp: rank 0 all_reduce(f32, 40), rank 1 barrier";
+//  - before every blocking collective, the group compares the call's signature (its number in
+//    this group's sequence, the kind of call, its element count; the root for broadcasts) and
+//    stops on a difference: "call #12 on group dp: rank 0 all_reduce(f32, 40), rank 1 barrier"
+//    (nonblocking all-reduces, started from backward hooks at rank-dependent moments, are only
+//    recorded: a blocking check there could itself deadlock);
 //  - every point-to-point message is preceded by a header (the sender's message number to that
 //    peer, the count, the tag) that the receiver checks against its own call;
 //  - verify_step(), once per training step, compares the hash of each rank's sequence of
@@ -66,8 +68,11 @@ class CheckedCommunicator final : public Communicator {
   CheckedCommunicator(std::unique_ptr<Communicator> owned, std::string label,
                       std::shared_ptr<Registry> registry);
 
-  // The pre-check of a collective: kind (a short name), count, and an extra value (the root).
+  // The pre-check of a collective: kind (a short name), count, and an extra value (the root);
+  // then records it.
   void check_collective(const char* kind, int64_t count, int64_t extra = 0);
+  // Adds a call to this group's sequence without checking it; returns its signature hash.
+  uint64_t record_collective(const char* kind, int64_t count, int64_t extra);
   void verify_group();
   int64_t next_send_number(int dest);
 

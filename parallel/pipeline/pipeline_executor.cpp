@@ -17,8 +17,10 @@ double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-int activation_tag(int64_t micro) { return static_cast<int>(2 * micro); }
-int gradient_tag(int64_t micro) { return static_cast<int>(2 * micro + 1); }
+// MPI guarantees tags up to 32767. Messages between two ranks arrive in order, so tags that
+// repeat every 16384 micro-batches cannot be confused (no stage has that many in flight).
+int activation_tag(int64_t micro) { return static_cast<int>((2 * micro) % 32768); }
+int gradient_tag(int64_t micro) { return static_cast<int>((2 * micro + 1) % 32768); }
 
 }  // namespace
 

@@ -125,5 +125,27 @@ TEST(CheckedCommunicator, VerifyStepNamesMessagesSentButNotReceived) {
   w.barrier();
 }
 
+// A nonblocking all-reduce is started at a rank-dependent moment (from a gradient-ready hook) and
+// is only recorded, not checked before it starts: here rank 0 starts one on group a and then
+// blocks on group b, the others block on b first. A blocking check on a would deadlock.
+TEST(CheckedCommunicator, NonblockingStartsAreRecordedNotCheckedUpFront) {
+  Communicator& w = dist_world();
+  CheckedCommunicator c(w, "world");
+  std::unique_ptr<Communicator> a = c.split(0, w.rank()), b = c.split(0, w.rank());
+  std::vector<float> x(3, 1.0f), y(3, 1.0f);
+  std::unique_ptr<PendingCollective> pending;
+  if (w.rank() == 0) {
+    pending = a->all_reduce_async(x.data(), 3, ReduceOp::kSum);
+    b->all_reduce(y.data(), 3, ReduceOp::kSum);
+  } else {
+    b->all_reduce(y.data(), 3, ReduceOp::kSum);
+    pending = a->all_reduce_async(x.data(), 3, ReduceOp::kSum);
+  }
+  pending->wait();
+  EXPECT_EQ(x[0], static_cast<float>(w.size()));
+  EXPECT_EQ(y[0], static_cast<float>(w.size()));
+  c.verify_step();
+}
+
 }  // namespace
 }  // namespace sy::parallel

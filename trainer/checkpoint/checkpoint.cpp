@@ -221,6 +221,7 @@ void append_checkpoint_tensors(const std::string& file, const core::nn::Module& 
   entries.add_parameters(model, opt, filter);
   entries.write(f);
   f.close();
+  fsync_path(file);  // the writer may be on another node than the one that publishes
 }
 
 std::string begin_checkpoint(const std::string& run_dir, int64_t step) {

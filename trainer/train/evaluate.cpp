@@ -10,6 +10,16 @@
 
 namespace sy::trainer {
 
+namespace {
+
+// The tag of the batch starting at window `first`: its ordinal, within MPI's guaranteed 32767
+// (messages between two stages arrive in order, so a repeat cannot be confused).
+int batch_tag(int64_t first, int64_t batch_size) {
+  return static_cast<int>((first / batch_size) % 32768);
+}
+
+}  // namespace
+
 EvalResult evaluate(const core::nn::Decoder& model, const TokenShard& shard, int64_t seq_len,
                     int64_t max_windows, int64_t batch_size) {
   const std::unique_ptr<parallel::Communicator> alone = parallel::make_single_communicator();
@@ -37,13 +47,13 @@ EvalResult evaluate(const core::nn::Decoder& model, const TokenShard& shard, int
       input = core::Tensor::from_ints(in, {count, seq_len});
     } else {
       input = core::Tensor::empty({count, seq_len, model.options().hidden_size});
-      pp.recv(input.f32(), input.numel(), prev, static_cast<int>(first));
+      pp.recv(input.f32(), input.numel(), prev, batch_tag(first, batch_size));
     }
     const core::nn::DecoderLoss l = model.stage_loss(input, targets, nullptr, false);
     if (next >= 0) {
       // Forward only, in batch order: each stage receives batch b before it sends it, so the
       // blocking sends cannot wait on each other in a cycle.
-      pp.send(l.activation.f32(), l.activation.numel(), next, static_cast<int>(first));
+      pp.send(l.activation.f32(), l.activation.numel(), next, batch_tag(first, batch_size));
     } else {
       // Each window has seq_len targets, so the batch's mean CE times count sums window means.
       total += static_cast<double>(l.ce.item()) * count;

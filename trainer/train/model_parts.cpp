@@ -44,9 +44,13 @@ ParameterFilter parameters_held_elsewhere(const core::nn::DecoderOptions& part) 
   const bool all_experts = part.expert_shard.holds_all(part.router.num_experts);
   if (part.whole_model() && all_experts) return {};
   const ParameterFilter other_experts = experts_held_elsewhere(part.expert_shard);
+  // Only names of the whole model: a layer or expert index past the model's is nobody's, so it
+  // stays an error on the rank that sees it.
   return [part, other_experts](const std::string& name) {
     const int64_t layer = layer_index(name);
     if (layer >= 0) {
+      if (layer >= part.num_layers) return false;
+      if (expert_index(name) >= part.router.num_experts) return false;
       if (layer < part.first_layer || layer >= part.stage_end()) return true;
       return other_experts && other_experts(name);
     }

@@ -26,8 +26,8 @@ int64_t layer_index(const std::string& name);
 // the shard holds every expert.
 ParameterFilter experts_held_elsewhere(const core::nn::ExpertShard& shard);
 // Every parameter of the whole model that a decoder built with `part` does not hold: other
-// stages' layers, embedding, final norm and head, and other shards' experts. Empty for the whole
-// model.
+// stages' layers, embedding, final norm and head, and other shards' experts. Names past the
+// model's layers or experts are not held anywhere (false). Empty for the whole model.
 ParameterFilter parameters_held_elsewhere(const core::nn::DecoderOptions& part);
 
 struct ParameterSplit {

@@ -334,6 +334,7 @@ TrainResult train(const Config& config, parallel::Communicator& launched_world) 
                     static_cast<long long>(t));
       log.info(buf);
     }
+    if (dispatcher) dispatcher->reset_traffic();  // evaluation's exchanges are not a step's
   }
   return result;
 }

@@ -9,7 +9,7 @@
 namespace sy::trainer {
 namespace {
 
-TEST(ExpertParallel, ExpertIndexParsesOnlyExpertParameterNames) {
+TEST(ModelParts, ExpertIndexParsesOnlyExpertParameterNames) {
   EXPECT_EQ(expert_index("model.layers.3.block_sparse_moe.experts.12.w1.weight"), 12);
   EXPECT_EQ(expert_index("model.layers.0.block_sparse_moe.experts.0.w2.weight"), 0);
   EXPECT_EQ(expert_index("model.layers.0.block_sparse_moe.gate.weight"), -1);
@@ -20,7 +20,7 @@ TEST(ExpertParallel, ExpertIndexParsesOnlyExpertParameterNames) {
   EXPECT_FALSE(is_expert_parameter("lm_head.weight"));
 }
 
-TEST(ExpertParallel, HeldElsewhereIsEveryExpertOutsideTheShard) {
+TEST(ModelParts, HeldElsewhereIsEveryExpertOutsideTheShard) {
   const ParameterFilter other = experts_held_elsewhere({2, 2});
   ASSERT_TRUE(other);
   EXPECT_TRUE(other("model.layers.0.block_sparse_moe.experts.1.w1.weight"));
@@ -31,7 +31,7 @@ TEST(ExpertParallel, HeldElsewhereIsEveryExpertOutsideTheShard) {
   EXPECT_FALSE(experts_held_elsewhere({}));  // the default shard holds every expert
 }
 
-TEST(ExpertParallel, SplitSeparatesAShardedModelsExpertsFromItsReplicatedParameters) {
+TEST(ModelParts, SplitSeparatesAShardedModelsExpertsFromItsReplicatedParameters) {
   core::nn::DecoderOptions o = testing::tiny_decoder(2);
   o.expert_shard = {1, 2};
   const core::nn::Decoder model(o);
@@ -43,6 +43,28 @@ TEST(ExpertParallel, SplitSeparatesAShardedModelsExpertsFromItsReplicatedParamet
   }
   EXPECT_EQ(split.experts.size() + split.replicated.size(), model.named_parameters().size());
   for (const auto& p : split.replicated) EXPECT_FALSE(is_expert_parameter(p.name)) << p.name;
+}
+
+TEST(ModelParts, HeldElsewhereCoversOtherStagesButNoNameOutsideTheModel) {
+  core::nn::DecoderOptions o = testing::tiny_decoder(4);  // 4 MoE layers, 4 experts
+  o.first_layer = 1, o.last_layer = 3;                    // a middle stage
+  o.expert_shard = {2, 2};
+  const ParameterFilter other = parameters_held_elsewhere(o);
+  ASSERT_TRUE(other);
+  EXPECT_TRUE(other("model.embed_tokens.weight"));
+  EXPECT_TRUE(other("model.norm.weight"));
+  EXPECT_TRUE(other("lm_head.weight"));
+  EXPECT_TRUE(other("model.layers.0.self_attn.q_proj.weight"));
+  EXPECT_TRUE(other("model.layers.3.block_sparse_moe.experts.3.w1.weight"));
+  EXPECT_TRUE(other("model.layers.1.block_sparse_moe.experts.0.w1.weight"));   // shard 0's
+  EXPECT_FALSE(other("model.layers.1.block_sparse_moe.experts.2.w1.weight"));  // held here
+  EXPECT_FALSE(other("model.layers.2.self_attn.q_proj.weight"));               // held here
+  // Past the model: nobody holds these, so a checkpoint carrying them is rejected.
+  EXPECT_FALSE(other("model.layers.4.self_attn.q_proj.weight"));
+  EXPECT_FALSE(other("model.layers.0.block_sparse_moe.experts.4.w1.weight"));
+  EXPECT_FALSE(other("model.something_else.weight"));
+  // The whole model holds everything: no filter.
+  EXPECT_FALSE(parameters_held_elsewhere(testing::tiny_decoder(4)));
 }
 
 }  // namespace
