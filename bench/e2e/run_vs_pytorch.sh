@@ -102,7 +102,7 @@ busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
 
 # % of all CPUs that other processes used during a run: BUSY_BEFORE BUSY_AFTER GNU_TIME_FILE.
 others_pct() {
-  awk -F': ' -v b0="$1" -v b1="$2" -v hz="$(getconf CLK_TCK)" -v n="$(nproc)" '
+  awk -F': ' -v b0="$1" -v b1="$2" -v hz="$(getconf CLK_TCK)" -v n="$(env -u OMP_NUM_THREADS nproc)" '
     /User time/ {u = $2} /System time/ {s = $2}
     /Elapsed/ {k = split($2, p, ":"); e = k == 3 ? p[1] * 3600 + p[2] * 60 + p[3] : p[1] * 60 + p[2]}
     END {o = (b1 - b0) / hz - u - s; printf "%.0f\n", (o > 0 ? 100 * o / (n * e) : 0)}' "$3"
@@ -135,7 +135,7 @@ EOF
 }
 
 echo "== $(date -u +%FT%TZ) | $CONFIG | steps $STEPS (first $WARMUP warm-up) | threads $THREADS" \
-     "| $(nproc) CPUs | OPENBLAS_CORETYPE ${OPENBLAS_CORETYPE:-unset (auto-detect)}" \
+     "| $(env -u OMP_NUM_THREADS nproc) CPUs | OPENBLAS_CORETYPE ${OPENBLAS_CORETYPE:-unset (auto-detect)}" \
      "| load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 RESULTS=$WORK/results.tsv
 : > "$RESULTS"
