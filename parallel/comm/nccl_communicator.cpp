@@ -187,7 +187,6 @@ std::unique_ptr<PendingCollective> NcclCommunicator::all_reduce_async(float* dat
                                                                       ReduceOp op) {
   const size_t n = to_size(count, "ncclAllReduce", "count");
   check_device_ptr(data, count, "ncclAllReduce", "buffer");
-  SY_CUDA_CHECK(cudaSetDevice(device_));
   // stream_ is non-blocking, so it does not wait for the default stream by itself.
   cudaEvent_t produced = nullptr;
   SY_CUDA_CHECK(cudaEventCreateWithFlags(&produced, cudaEventDisableTiming));

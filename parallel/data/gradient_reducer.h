@@ -30,7 +30,9 @@
 // after 0 .. b-1) so that every rank issues its collectives in the same order even when a
 // parameter is unused on some ranks; such a bucket may start during backward on one rank and in
 // finish_sync on another. Every rank must use the same form (overlapped or synchronous) in a
-// step: MPI does not match a nonblocking collective with a blocking one. The hooks call test()
+// step: MPI does not match a nonblocking collective with a blocking one. Reducers armed at the
+// same time need different communicators (separate splits, even over the same ranks): how their
+// buckets interleave can differ between ranks. The hooks call test()
 // on the oldest bucket in flight, which is what advances MPI (no progress thread) meanwhile.
 // CPU float32 parameters only: staging is host memory.
 #pragma once
