@@ -78,35 +78,7 @@ mkdir -p "$WORK"
 
 export OMP_NUM_THREADS=$THREADS
 
-# Busy fraction of all CPUs over 3 s, in percent (from /proc/stat).
-cpu_busy_pct() {
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-  sleep 3
-  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-  echo "$a $b" | awk '{d = $4 - $2; printf "%d\n", (d > 0 ? 100 * ($3 - $1) / d : 0)}'
-}
-
-wait_quiet() {  # WHAT
-  (( WAIT_QUIET > 0 )) || return 0
-  local start=$SECONDS busy
-  while busy=$(cpu_busy_pct); (( busy >= 10 )); do
-    if (( SECONDS - start >= WAIT_QUIET )); then
-      echo "   (not quiet after ${WAIT_QUIET}s, ${busy}% busy: running $1 anyway)" >&2; return 0
-    fi
-  done
-  echo "   (quiet: ${busy}% busy, waited $((SECONDS - start))s)" >&2
-}
-
-busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
-
-# % of all CPUs that other processes used during a run: BUSY_BEFORE BUSY_AFTER GNU_TIME_FILE.
-others_pct() {
-  awk -F': ' -v b0="$1" -v b1="$2" -v hz="$(getconf CLK_TCK)" -v n="$(env -u OMP_NUM_THREADS nproc)" '
-    /User time/ {u = $2} /System time/ {s = $2}
-    /Elapsed/ {k = split($2, p, ":"); e = k == 3 ? p[1] * 3600 + p[2] * 60 + p[3] : p[1] * 60 + p[2]}
-    END {o = (b1 - b0) / hz - u - s; printf "%.0f\n", (o > 0 ? 100 * o / (n * e) : 0)}' "$3"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/machine_load.sh"
 
 max_rss_kib() { awk -F': ' '/Maximum resident set size/{print $2}' "$1"; }
 

@@ -130,36 +130,7 @@ if [[ "$(id -u)" -eq 0 ]]; then
 fi
 MPIRUN=(mpirun --oversubscribe --bind-to none -x OMP_NUM_THREADS -np "$NP")
 
-# Busy fraction of all CPUs over 3 s, in percent (from /proc/stat).
-cpu_busy_pct() {
-  local a b
-  a=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-  sleep 3
-  b=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9, $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat)
-  echo "$a $b" | awk '{d = $4 - $2; printf "%d\n", (d > 0 ? 100 * ($3 - $1) / d : 0)}'
-}
-
-wait_quiet() {  # WHAT
-  (( WAIT_QUIET > 0 )) || return 0
-  local start=$SECONDS busy
-  while busy=$(cpu_busy_pct); (( busy >= 10 )); do
-    if (( SECONDS - start >= WAIT_QUIET )); then
-      echo "   (not quiet after ${WAIT_QUIET}s, ${busy}% busy: running $1 anyway)" >&2; return 0
-    fi
-  done
-  echo "   (quiet: ${busy}% busy, waited $((SECONDS - start))s)" >&2
-}
-
-busy_jiffies() { awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat; }
-
-# % of all CPUs that other processes used during a run: BUSY_BEFORE BUSY_AFTER GNU_TIME_FILE.
-# mpirun starts the local ranks as its children, so GNU time's user + system time covers them.
-others_pct() {
-  awk -F': ' -v b0="$1" -v b1="$2" -v hz="$(getconf CLK_TCK)" -v n="$CPUS" '
-    /User time/ {u = $2} /System time/ {s = $2}
-    /Elapsed/ {k = split($2, p, ":"); e = k == 3 ? p[1] * 3600 + p[2] * 60 + p[3] : p[1] * 60 + p[2]}
-    END {o = (b1 - b0) / hz - u - s; printf "%.0f\n", (o > 0 ? 100 * o / (n * e) : 0)}' "$3"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/machine_load.sh"
 
 train() {  # EP NAME: trains at dp=NP, ep=EP into $WORK/NAME; prints other jobs' CPU %
   local run=$WORK/$2 b0
