@@ -263,6 +263,24 @@ TEST_F(SafetensorsBad, UnknownDtypeOrField) {
   expect_bad(file("{\"w\":[1]}", ""), "tensor \"w\": the entry must be an object");
 }
 
+// The shared JSON parser reads true, false and null; the header has no place for them, so each
+// is a type error naming the tensor and field. Offsets past 2^53 are read exactly, not as doubles.
+TEST_F(SafetensorsBad, LiteralsAreWrongTypesAndOffsetsAreExact) {
+  expect_bad(file("{\"w\":true}", ""), "tensor \"w\": the entry must be an object");
+  expect_bad(file("{\"w\":{\"dtype\":null,\"shape\":[1],\"data_offsets\":[0,4]}}", f32_bytes({1})),
+             "tensor \"w\": \"dtype\" must be a string");
+  expect_bad(file(obj({entry("w", "F32", "[false]", 0, 4)}), f32_bytes({1})),
+             "tensor \"w\": \"shape\" must hold non-negative integers");
+  expect_bad(file("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,null]}}", ""),
+             "tensor \"w\": \"data_offsets\" must be [begin, end]");
+  expect_bad(file("{\"__metadata__\":{\"a\":true}}", ""),
+             "\"__metadata__\" value \"a\" must be a string");
+  expect_bad(file("{\"__metadata__\":null}", ""), "\"__metadata__\" must be an object");
+  // 2^53 + 3 rounds to 2^53 + 4 as a double, which would fail the shape check instead.
+  expect_bad(file(obj({entry("w", "BF16", "[4503599627370497]", 1, 9007199254740995)}), ""),
+             "tensor \"w\": data_offsets [1, 9007199254740995] run past");
+}
+
 TEST_F(SafetensorsBad, ShapeDoesNotMatchTheOffsets) {
   expect_bad(file(obj({entry("w", "F32", "[2,3]", 0, 20)}), std::string(20, '\0')),
              "tensor \"w\": shape (2,3) of F32 needs 24 bytes but data_offsets [0, 20] hold 20");

@@ -24,7 +24,8 @@ using ::testing::HasSubstr;
 TEST(Json, ParsesEveryKind) {
   const Json j = parse_json(
       R"({"i": -12, "d": 1.5e-3, "big": 1e300, "s": "a\"\u00e9\ud83d\ude42", "t": true,
-          "f": false, "n": null, "a": [1, [2]], "o": {"x": {}}, "huge": 99999999999999999999})",
+          "f": false, "n": null, "a": [1, [2]], "o": {"x": {}}, "huge": 99999999999999999999,
+          "exact": 9007199254740993})",
       "x.json");
   EXPECT_EQ(j.find("i")->as_int(), -12);
   EXPECT_EQ(j.find("d")->kind(), Json::Kind::kDouble);
@@ -35,7 +36,8 @@ TEST(Json, ParsesEveryKind) {
   EXPECT_TRUE(j.find("n")->is_null());
   EXPECT_EQ(j.find("a")->items().at(1).items().at(0).as_int(), 2);
   EXPECT_EQ(j.find("o")->find("x")->kind(), Json::Kind::kObject);
-  EXPECT_EQ(j.find("huge")->kind(), Json::Kind::kDouble);  // beyond int64
+  EXPECT_EQ(j.find("huge")->kind(), Json::Kind::kDouble);        // beyond int64
+  EXPECT_EQ(j.find("exact")->as_int(), (int64_t{1} << 53) + 1);  // not rounded through a double
   EXPECT_EQ(j.find("missing"), nullptr);
 }
 
