@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Switchyard quick start: train a small Mixtral-style MoE on Debian's fortune collections in seven
-# languages (about ten minutes on two CPU cores), then sample from it.
+# languages (about four minutes on two CPU cores), then sample from it.
 #
 #   launch/quickstart.sh                       everything: corpus, tokenizer, training, sample
 #   launch/quickstart.sh train.steps=100 ...   extra key=value overrides for the training run
