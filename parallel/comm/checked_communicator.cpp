@@ -93,18 +93,12 @@ class CheckedSend final : public PendingCollective {
 }  // namespace
 
 CheckedCommunicator::CheckedCommunicator(Communicator& inner, std::string label)
-    : inner_(&inner), label_(std::move(label)), registry_(std::make_shared<Registry>()) {
-  registry_->groups.push_back(this);
-  sent_.assign(static_cast<size_t>(size()), 0);
-  received_ = sent_;
-  send_hash_.assign(static_cast<size_t>(size()), 0);
-  recv_hash_ = send_hash_;
-}
+    : CheckedCommunicator(nullptr, &inner, std::move(label), std::make_shared<Registry>()) {}
 
-CheckedCommunicator::CheckedCommunicator(std::unique_ptr<Communicator> owned, std::string label,
-                                         std::shared_ptr<Registry> registry)
+CheckedCommunicator::CheckedCommunicator(std::unique_ptr<Communicator> owned, Communicator* inner,
+                                         std::string label, std::shared_ptr<Registry> registry)
     : owned_(std::move(owned)),
-      inner_(owned_.get()),
+      inner_(owned_ ? owned_.get() : inner),
       label_(std::move(label)),
       registry_(std::move(registry)) {
   registry_->groups.push_back(this);
@@ -116,22 +110,20 @@ CheckedCommunicator::CheckedCommunicator(std::unique_ptr<Communicator> owned, st
 
 CheckedCommunicator::~CheckedCommunicator() { std::erase(registry_->groups, this); }
 
-uint64_t CheckedCommunicator::record_collective(const char* kind, int64_t count, int64_t extra) {
-  const int64_t id = kind_id(kind);
-  const uint64_t h = mix(mix(mix(static_cast<uint64_t>(calls_), static_cast<uint64_t>(id)),
-                             static_cast<uint64_t>(count)),
-                         static_cast<uint64_t>(extra));
-  collective_hash_ = mix(collective_hash_, h);
+uint64_t CheckedCommunicator::call_hash(int64_t id, int64_t count, int64_t extra) const {
+  return mix(mix(mix(static_cast<uint64_t>(calls_), static_cast<uint64_t>(id)),
+                 static_cast<uint64_t>(count)),
+             static_cast<uint64_t>(extra));
+}
+
+void CheckedCommunicator::record_collective(const char* kind, int64_t count, int64_t extra) {
+  collective_hash_ = mix(collective_hash_, call_hash(kind_id(kind), count, extra));
   ++calls_;
-  return h;
 }
 
 void CheckedCommunicator::check_collective(const char* kind, int64_t count, int64_t extra) {
   const int64_t id = kind_id(kind);
-  const uint64_t h = mix(mix(mix(static_cast<uint64_t>(calls_), static_cast<uint64_t>(id)),
-                             static_cast<uint64_t>(count)),
-                         static_cast<uint64_t>(extra));
-  if (!agree(*inner_, signature(h))) {
+  if (!agree(*inner_, signature(call_hash(id, count, extra)))) {
     const std::vector<int64_t> all = gather(*inner_, {calls_, id, count, extra});
     std::ostringstream msg;
     msg << "parallel.debug_comm: the ranks of group " << label_
@@ -192,26 +184,23 @@ void CheckedCommunicator::barrier() {
   inner_->barrier();
 }
 
-int64_t CheckedCommunicator::next_send_number(int dest) {
+int64_t CheckedCommunicator::record_send(int dest, int64_t count, int tag) {
   SY_CHECK(dest >= 0 && dest < size(), "send: no rank ", dest, " in group ", label_);
+  uint64_t& h = send_hash_[static_cast<size_t>(dest)];
+  h = mix(h, mix(static_cast<uint64_t>(count), static_cast<uint64_t>(tag)));
   return sent_[static_cast<size_t>(dest)]++;
 }
 
 void CheckedCommunicator::send(const float* data, int64_t count, int dest, int tag) {
-  const int64_t number = next_send_number(dest);
-  send_hash_[static_cast<size_t>(dest)] =
-      mix(send_hash_[static_cast<size_t>(dest)], mix(static_cast<uint64_t>(count), tag));
-  const std::array<float, kHeader> header = make_header(number, count, tag);
+  const std::array<float, kHeader> header = make_header(record_send(dest, count, tag), count, tag);
   inner_->send(header.data(), kHeader, dest, tag);
   inner_->send(data, count, dest, tag);
 }
 
 std::unique_ptr<PendingCollective> CheckedCommunicator::send_async(const float* data, int64_t count,
                                                                    int dest, int tag) {
-  const int64_t number = next_send_number(dest);
-  send_hash_[static_cast<size_t>(dest)] =
-      mix(send_hash_[static_cast<size_t>(dest)], mix(static_cast<uint64_t>(count), tag));
-  auto pending = std::make_unique<CheckedSend>(make_header(number, count, tag));
+  auto pending =
+      std::make_unique<CheckedSend>(make_header(record_send(dest, count, tag), count, tag));
   auto header = inner_->send_async(pending->header(), kHeader, dest, tag);
   pending->set(std::move(header), inner_->send_async(data, count, dest, tag));
   return pending;
@@ -228,16 +217,16 @@ void CheckedCommunicator::recv(float* data, int64_t count, int source, int tag) 
              "parallel.debug_comm: group ", label_, ": rank ", rank(), " expected message #",
              expected, " from rank ", source, " with ", count, " elements (tag ", tag,
              "), but rank ", source, " sent message #", number, " with ", sent_count, " elements");
-  recv_hash_[static_cast<size_t>(source)] =
-      mix(recv_hash_[static_cast<size_t>(source)], mix(static_cast<uint64_t>(count), tag));
+  uint64_t& h = recv_hash_[static_cast<size_t>(source)];
+  h = mix(h, mix(static_cast<uint64_t>(count), static_cast<uint64_t>(tag)));
   inner_->recv(data, count, source, tag);
 }
 
 std::unique_ptr<Communicator> CheckedCommunicator::split(int color, int key) {
   check_collective("split", 0);  // colors and keys differ between ranks by design
   std::unique_ptr<Communicator> inner = inner_->split(color, key);
-  return std::unique_ptr<Communicator>(
-      new CheckedCommunicator(std::move(inner), label_ + "/" + std::to_string(color), registry_));
+  return std::unique_ptr<Communicator>(new CheckedCommunicator(
+      std::move(inner), nullptr, label_ + "/" + std::to_string(color), registry_));
 }
 
 void CheckedCommunicator::verify_group() {

@@ -65,16 +65,20 @@ class CheckedCommunicator final : public Communicator {
 
  private:
   struct Registry;
-  CheckedCommunicator(std::unique_ptr<Communicator> owned, std::string label,
+  // Wraps `owned` when given (a split's new group), else `inner`.
+  CheckedCommunicator(std::unique_ptr<Communicator> owned, Communicator* inner, std::string label,
                       std::shared_ptr<Registry> registry);
 
   // The pre-check of a collective: kind (a short name), count, and an extra value (the root);
   // then records it.
   void check_collective(const char* kind, int64_t count, int64_t extra = 0);
-  // Adds a call to this group's sequence without checking it; returns its signature hash.
-  uint64_t record_collective(const char* kind, int64_t count, int64_t extra);
+  // The signature of the next collective: its number in the sequence, kind, count and extra.
+  uint64_t call_hash(int64_t kind_id, int64_t count, int64_t extra) const;
+  // Adds a call to this group's sequence without checking it.
+  void record_collective(const char* kind, int64_t count, int64_t extra);
   void verify_group();
-  int64_t next_send_number(int dest);
+  // Adds a message to `dest` to the sequence; returns its number among the messages to dest.
+  int64_t record_send(int dest, int64_t count, int tag);
 
   std::unique_ptr<Communicator> owned_;
   Communicator* inner_;

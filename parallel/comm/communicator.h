@@ -80,6 +80,15 @@ class Communicator {
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
 };
 
+// Argument checks shared by the implementations (kInternal errors, the same words everywhere):
+// a send's or receive's peer is another rank of the group and its tag is >= 0; all_to_all_v has
+// one count and one offset per rank.
+void check_peer(bool sending, int rank, int size, int peer, int tag);
+void check_all_to_all_v_args(int size, const std::vector<int64_t>& send_counts,
+                             const std::vector<int64_t>& send_offsets,
+                             const std::vector<int64_t>& recv_counts,
+                             const std::vector<int64_t>& recv_offsets);
+
 // A group of one rank: collectives are identities. Used when the process was not started by a
 // launcher, so a plain `switchyard train` needs no MPI at all.
 std::unique_ptr<Communicator> make_single_communicator();

@@ -219,12 +219,7 @@ void MpiCommunicator::all_to_all_v(const float* send, const std::vector<int64_t>
                                    const std::vector<int64_t>& send_offsets, float* recv,
                                    const std::vector<int64_t>& recv_counts,
                                    const std::vector<int64_t>& recv_offsets) {
-  const size_t n = static_cast<size_t>(size_);
-  SY_CHECK(send_counts.size() == n && send_offsets.size() == n && recv_counts.size() == n &&
-               recv_offsets.size() == n,
-           "all_to_all_v: counts and offsets need one entry per rank (", n, "), got ",
-           send_counts.size(), ", ", send_offsets.size(), ", ", recv_counts.size(), ", ",
-           recv_offsets.size());
+  check_all_to_all_v_args(size_, send_counts, send_offsets, recv_counts, recv_offsets);
   const char* call = "MPI_Alltoallv";
   const std::vector<int> sc = to_ints(send_counts, call, "send count");
   const std::vector<int> so = to_ints(send_offsets, call, "send offset");
@@ -237,9 +232,7 @@ void MpiCommunicator::all_to_all_v(const float* send, const std::vector<int64_t>
 }
 
 void MpiCommunicator::send(const float* data, int64_t count, int dest, int tag) {
-  SY_CHECK(dest >= 0 && dest < size_ && dest != rank_, "send: rank ", rank_,
-           " cannot send to rank ", dest, " of a ", size_, "-rank communicator");
-  SY_CHECK(tag >= 0, "send: negative tag ", tag);
+  check_peer(/*sending=*/true, rank_, size_, dest, tag);
   const int n = to_int(count, "MPI_Send", "count");
   Scratch scratch;
   check_mpi(MPI_Send(nonnull(data, scratch), n, MPI_FLOAT, dest, tag, comm_), "MPI_Send");
@@ -247,9 +240,7 @@ void MpiCommunicator::send(const float* data, int64_t count, int dest, int tag) 
 
 std::unique_ptr<PendingCollective> MpiCommunicator::send_async(const float* data, int64_t count,
                                                                int dest, int tag) {
-  SY_CHECK(dest >= 0 && dest < size_ && dest != rank_, "send: rank ", rank_,
-           " cannot send to rank ", dest, " of a ", size_, "-rank communicator");
-  SY_CHECK(tag >= 0, "send: negative tag ", tag);
+  check_peer(/*sending=*/true, rank_, size_, dest, tag);
   const int n = to_int(count, "MPI_Isend", "count");
   auto pending = std::make_unique<MpiPendingCollective>("MPI_Isend");
   MPI_Request request = MPI_REQUEST_NULL;
@@ -261,9 +252,7 @@ std::unique_ptr<PendingCollective> MpiCommunicator::send_async(const float* data
 }
 
 void MpiCommunicator::recv(float* data, int64_t count, int source, int tag) {
-  SY_CHECK(source >= 0 && source < size_ && source != rank_, "recv: rank ", rank_,
-           " cannot receive from rank ", source, " of a ", size_, "-rank communicator");
-  SY_CHECK(tag >= 0, "recv: negative tag ", tag);
+  check_peer(/*sending=*/false, rank_, size_, source, tag);
   const int n = to_int(count, "MPI_Recv", "count");
   MPI_Status status;
   Scratch scratch;

@@ -233,12 +233,8 @@ void NcclCommunicator::all_to_all_v(const float* send, const std::vector<int64_t
                                     const std::vector<int64_t>& send_offsets, float* recv,
                                     const std::vector<int64_t>& recv_counts,
                                     const std::vector<int64_t>& recv_offsets) {
+  check_all_to_all_v_args(size_, send_counts, send_offsets, recv_counts, recv_offsets);
   const size_t n = static_cast<size_t>(size_);
-  SY_CHECK(send_counts.size() == n && send_offsets.size() == n && recv_counts.size() == n &&
-               recv_offsets.size() == n,
-           "all_to_all_v: counts and offsets need one entry per rank (", n, "), got ",
-           send_counts.size(), ", ", send_offsets.size(), ", ", recv_counts.size(), ", ",
-           recv_offsets.size());
   int64_t send_total = 0;
   int64_t recv_total = 0;
   for (size_t r = 0; r < n; ++r) {
@@ -289,9 +285,7 @@ void NcclCommunicator::all_to_all_v(const float* send, const std::vector<int64_t
 }
 
 void NcclCommunicator::send(const float* data, int64_t count, int dest, int tag) {
-  SY_CHECK(dest >= 0 && dest < size_ && dest != rank_, "send: rank ", rank_,
-           " cannot send to rank ", dest, " of a ", size_, "-rank communicator");
-  SY_CHECK(tag >= 0, "send: negative tag ", tag);
+  check_peer(/*sending=*/true, rank_, size_, dest, tag);
   const size_t n = to_size(count, "ncclSend", "count");
   check_device_ptr(data, count, "ncclSend", "buffer");
   SY_NCCL_CHECK(ncclSend, data, n, ncclFloat, dest, comm_, stream_);
@@ -299,9 +293,7 @@ void NcclCommunicator::send(const float* data, int64_t count, int dest, int tag)
 }
 
 void NcclCommunicator::recv(float* data, int64_t count, int source, int tag) {
-  SY_CHECK(source >= 0 && source < size_ && source != rank_, "recv: rank ", rank_,
-           " cannot receive from rank ", source, " of a ", size_, "-rank communicator");
-  SY_CHECK(tag >= 0, "recv: negative tag ", tag);
+  check_peer(/*sending=*/false, rank_, size_, source, tag);
   const size_t n = to_size(count, "ncclRecv", "count");
   check_device_ptr(data, count, "ncclRecv", "buffer");
   SY_NCCL_CHECK(ncclRecv, data, n, ncclFloat, source, comm_, stream_);

@@ -40,11 +40,7 @@ class SingleCommunicator final : public Communicator {
                     const std::vector<int64_t>& send_offsets, float* recv,
                     const std::vector<int64_t>& recv_counts,
                     const std::vector<int64_t>& recv_offsets) override {
-    SY_CHECK(send_counts.size() == 1 && send_offsets.size() == 1 && recv_counts.size() == 1 &&
-                 recv_offsets.size() == 1,
-             "all_to_all_v: counts and offsets need one entry per rank (1), got ",
-             send_counts.size(), ", ", send_offsets.size(), ", ", recv_counts.size(), ", ",
-             recv_offsets.size());
+    check_all_to_all_v_args(1, send_counts, send_offsets, recv_counts, recv_offsets);
     SY_CHECK(send_counts[0] == recv_counts[0], "all_to_all_v: rank 0 sends ", send_counts[0],
              " floats to itself but expects ", recv_counts[0]);
     SY_CHECK(send_counts[0] >= 0 && send_offsets[0] >= 0 && recv_offsets[0] >= 0,
