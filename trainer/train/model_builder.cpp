@@ -36,8 +36,11 @@ ParameterCounts count_parameters(const Config& c) {
   return count_stage_parameters(c, 0, c.model.num_layers);
 }
 
-ParameterCounts count_stage_parameters(const Config& c, int64_t first, int64_t end) {
-  const int64_t d = c.model.hidden_size, v = c.model.vocab_size, h = c.model.num_heads;
+namespace {
+
+// One decoder layer's parameters (no embedding, norm or head).
+ParameterCounts layer_parameters(const Config& c, int64_t layer) {
+  const int64_t d = c.model.hidden_size, h = c.model.num_heads;
   const int64_t hkv = c.model.num_kv_heads > 0 ? c.model.num_kv_heads : h;
   const int64_t hd = d / h;
   const int64_t attention = d * h * hd * 2 + d * hkv * hd * 2;  // q, o and k, v
@@ -46,12 +49,31 @@ ParameterCounts count_stage_parameters(const Config& c, int64_t first, int64_t e
   const int64_t expert = 3 * d * c.expert_intermediate_size();
   const int64_t router = d * c.moe.num_experts * (c.moe.router == RouterKind::kNoisyTopk ? 2 : 1);
   ParameterCounts n;
+  if (c.is_moe_layer(static_cast<int>(layer))) {
+    n.experts = c.moe.num_experts * expert;
+    n.total = attention + norms + router + n.experts;
+    n.active = attention + norms + d * c.moe.num_experts + c.moe.top_k * expert;
+  } else {
+    n.total = n.active = attention + norms + dense_ffn;
+  }
+  return n;
+}
+
+// Causal attention's score and value products per token and layer, forward and backward.
+double attention_flops_per_token(const Config& c) {
+  return 6.0 * static_cast<double>(c.train.seq_len) * c.model.hidden_size;
+}
+
+}  // namespace
+
+ParameterCounts count_stage_parameters(const Config& c, int64_t first, int64_t end) {
+  const int64_t d = c.model.hidden_size, v = c.model.vocab_size;
+  ParameterCounts n;
   for (int64_t l = first; l < end; ++l) {
-    const bool moe = c.is_moe_layer(static_cast<int>(l));
-    n.total += attention + norms + (moe ? router + c.moe.num_experts * expert : dense_ffn);
-    n.experts += moe ? c.moe.num_experts * expert : 0;
-    n.active +=
-        attention + norms + (moe ? d * c.moe.num_experts + c.moe.top_k * expert : dense_ffn);
+    const ParameterCounts layer = layer_parameters(c, l);
+    n.total += layer.total;
+    n.active += layer.active;
+    n.experts += layer.experts;
   }
   if (first == 0) n.total += v * d;  // embeddings (a lookup: not active compute)
   if (end == c.model.num_layers) {
@@ -66,24 +88,19 @@ parallel::StagePartition stage_partition(const Config& c) {
     return parallel::parse_stage_layers(c.parallel.stage_layers, c.parallel.pp, c.model.num_layers,
                                         "parallel.stage_layers");
   }
-  // Per layer and token: 6 x its active parameters, plus causal attention's 6 T D.
-  const int64_t d = c.model.hidden_size, h = c.model.num_heads;
-  const int64_t hkv = c.model.num_kv_heads > 0 ? c.model.num_kv_heads : h;
-  const double attention = static_cast<double>(d * h * (d / h) * 2 + d * hkv * (d / h) * 2);
-  const double dense = 3.0 * d * c.model.intermediate_size;
-  const double moe = d * c.moe.num_experts + c.moe.top_k * 3.0 * d * c.expert_intermediate_size();
+  // Per layer and token: 6 x its active parameters, plus causal attention; the head's on the last.
   std::vector<double> costs;
-  for (int l = 0; l < c.model.num_layers; ++l) {
-    costs.push_back(6.0 * (attention + (c.is_moe_layer(l) ? moe : dense)) +
-                    6.0 * c.train.seq_len * d);
+  for (int64_t l = 0; l < c.model.num_layers; ++l) {
+    costs.push_back(6.0 * static_cast<double>(layer_parameters(c, l).active) +
+                    attention_flops_per_token(c));
   }
-  const double head = 6.0 * static_cast<double>(c.model.vocab_size) * d;
+  const double head = 6.0 * static_cast<double>(c.model.vocab_size) * c.model.hidden_size;
   return parallel::balance_stages(costs, c.parallel.pp, 0.0, head);
 }
 
 double training_flops_per_token(const Config& c) {
   return 6.0 * static_cast<double>(count_parameters(c).active) +
-         6.0 * c.model.num_layers * static_cast<double>(c.train.seq_len) * c.model.hidden_size;
+         c.model.num_layers * attention_flops_per_token(c);
 }
 
 }  // namespace sy::trainer

@@ -270,11 +270,12 @@ TrainResult train(const Config& config, parallel::Communicator& launched_world) 
     m.step_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     m.tokens_per_s = config.tokens_per_step() / (m.step_ms / 1000.0);
     // The job's peak: this rank's measured peak times the ranks (each computes a share).
-    m.mfu = m.tokens_per_s * flops_per_token / (peak_flops * world.size());
+    const auto mfu = [&] { return m.tokens_per_s * flops_per_token / (peak_flops * world.size()); };
+    m.mfu = mfu();
     if (m.mfu > 1.0) {
       // The peak was measured while the machine was busier than now: measure again, keep the best.
       peak_flops = std::max(peak_flops, measure_matmul_peak_flops());
-      m.mfu = m.tokens_per_s * flops_per_token / (peak_flops * world.size());
+      m.mfu = mfu();
     }
     if (dispatcher) {
       // The exchange's traffic on the busiest rank of the dp group (all wait for it).
