@@ -25,6 +25,7 @@
 #include "parallel/expert/token_dispatcher.h"
 #include "parallel/grid/process_grid.h"
 #include "tests/dist/dist_world.h"
+#include "tests/dist/gradient_match.h"
 
 namespace sy::parallel {
 namespace {
@@ -206,12 +207,6 @@ void accumulate(const core::nn::Decoder& model, int64_t first, int64_t last) {
   }
 }
 
-std::map<std::string, Tensor> by_name(const core::nn::Module& m) {
-  std::map<std::string, Tensor> out;
-  for (const auto& p : m.named_parameters()) out[p.name] = p.tensor;
-  return out;
-}
-
 bool is_expert(const std::string& name) { return name.find(".experts.") != std::string::npos; }
 
 void check_layout_matches_one_rank(int ep, float capacity_factor) {
@@ -222,7 +217,7 @@ void check_layout_matches_one_rank(int ep, float capacity_factor) {
   core::nn::Decoder reference(small_decoder(capacity_factor));
   reference.init(core::Rng(7), 0.2f);
   accumulate(reference, 0, kMicroBatches);
-  const auto want = by_name(reference);
+  const auto want = testing::parameters_by_name(reference);
 
   core::nn::DecoderOptions options = small_decoder(capacity_factor);
   TokenDispatcher dispatcher(grid.ep_comm(), options.router.num_experts);
@@ -247,20 +242,9 @@ void check_layout_matches_one_rank(int ep, float capacity_factor) {
   GradientReducer(replicated).all_reduce(grid.dp_comm());
   GradientReducer(experts).all_reduce(grid.expert_dp_comm());
 
+  testing::expect_gradients_match(model, want, 1e-5, "");
   int64_t experts_here = 0;
-  for (const auto& p : model.named_parameters()) {
-    experts_here += is_expert(p.name) ? 1 : 0;
-    const Tensor& ref = want.at(p.name).grad();
-    ASSERT_TRUE(ref.defined()) << p.name;
-    ASSERT_TRUE(p.tensor.grad().defined()) << p.name;
-    const std::vector<float> a = p.tensor.grad().to_vector(), b = ref.to_vector();
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-      diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
-      norm = std::max(norm, static_cast<double>(std::fabs(b[i])));
-    }
-    EXPECT_LE(diff, 1e-5 * std::max(norm, 1e-3)) << p.name << " (max |grad| " << norm << ")";
-  }
+  for (const auto& p : model.named_parameters()) experts_here += is_expert(p.name) ? 1 : 0;
   // Each rank holds E/ep experts of 3 tensors in each of the 2 MoE layers.
   EXPECT_EQ(experts_here, 2 * 3 * options.router.num_experts / ep);
 }
@@ -294,7 +278,7 @@ TEST(ExpertParallelDecoder, EveryTokenToOneExpertFinishesWithFiniteGradients) {
     std::copy(v.begin(), v.end(), p.tensor.f32());
   }
   // gate row 0 = +1, the rest -1; x > 0: expert 0 wins every token.
-  Tensor gate = by_name(layer).at("gate.weight");
+  Tensor gate = testing::parameters_by_name(layer).at("gate.weight");
   for (int64_t i = 0; i < gate.numel(); ++i) gate.f32()[i] = i < 8 ? 1.0f : -1.0f;
   Tensor x = rng.uniform({6, 8}, 0.1f, 1.0f);
   x.set_requires_grad(true);

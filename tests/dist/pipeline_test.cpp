@@ -18,6 +18,7 @@
 #include "parallel/pipeline/schedule.h"
 #include "parallel/pipeline/stage_partition.h"
 #include "tests/dist/dist_world.h"
+#include "tests/dist/gradient_match.h"
 
 namespace sy::parallel {
 namespace {
@@ -85,8 +86,7 @@ void check_pipeline(int dp, const std::string& schedule_name) {
     core::scale(reference.loss(ids(m, 0), ids(m, 1), &rng, true).loss, 1.0f / kMicroBatches)
         .backward();
   }
-  std::map<std::string, Tensor> want;
-  for (const auto& p : reference.named_parameters()) want[p.name] = p.tensor;
+  const auto want = testing::parameters_by_name(reference);
 
   core::nn::DecoderOptions o = model_options();
   const StagePartition partition = balance_stages(std::vector<double>(kLayers, 1.0), pp, 0, 0);
@@ -108,17 +108,7 @@ void check_pipeline(int dp, const std::string& schedule_name) {
   } else {
     EXPECT_EQ(timing.peak_in_flight, local);
   }
-  for (const auto& p : model.named_parameters()) {
-    ASSERT_TRUE(want.count(p.name)) << p.name;
-    ASSERT_TRUE(p.tensor.grad().defined()) << p.name;
-    const std::vector<float> a = p.tensor.grad().to_vector(), b = want[p.name].grad().to_vector();
-    double diff = 0, norm = 0;
-    for (size_t i = 0; i < a.size(); ++i) {
-      diff = std::max(diff, static_cast<double>(std::fabs(a[i] - b[i])));
-      norm = std::max(norm, static_cast<double>(std::fabs(b[i])));
-    }
-    EXPECT_LE(diff, 1e-5 * std::max(norm, 1e-3)) << p.name << " on stage " << stage;
-  }
+  testing::expect_gradients_match(model, want, 1e-5, " on stage " + std::to_string(stage));
 }
 
 TEST(Pipeline, EveryStageGetsTheOneRankGradientsUnderBothSchedules) {
